@@ -1,0 +1,24 @@
+import { KrafterCommand } from '../../src/cli/base.js'
+import { PROJECT_COLUMNS } from '../../src/cli/project-flags.js'
+import { renderTable } from '../../src/cli/table.js'
+import { listProjects, type ProjectView } from '../../src/logs/projects.js'
+
+export default class ProjectList extends KrafterCommand {
+  static override summary = 'List all projects'
+
+  async run(): Promise<ProjectView[]> {
+    const { flags } = await this.parse(ProjectList)
+    const projects = await this.withContext(flags['data-dir'], (ctx) => {
+      const all: ProjectView[] = []
+      let cursor: string | undefined
+      do {
+        const page = listProjects(ctx, ctx.team.id, { limit: 100, cursor })
+        all.push(...page.items)
+        cursor = page.cursor ?? undefined
+      } while (cursor)
+      return all
+    })
+    this.log(projects.length ? renderTable(projects, [...PROJECT_COLUMNS]) : 'No projects yet: krafter-logs project create NAME')
+    return projects
+  }
+}

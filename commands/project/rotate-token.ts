@@ -1,0 +1,25 @@
+import { Flags } from '@oclif/core'
+import { KrafterCommand } from '../../src/cli/base.js'
+import { projectArg } from '../../src/cli/project-flags.js'
+import { renderRecord } from '../../src/cli/table.js'
+import { resolveProject, rotateProjectToken, RotateTokenInput, type ProjectWithToken } from '../../src/logs/projects.js'
+import { parseInput } from '../../src/validation.js'
+
+export default class ProjectRotateToken extends KrafterCommand {
+  static override summary = 'Issue a new ingest token; the old one stops working (now, or after --grace-seconds)'
+  static override args = projectArg
+  static override flags = {
+    'grace-seconds': Flags.integer({ description: 'Keep the old token valid this long (0-86400)', default: 0 }),
+  }
+
+  async run(): Promise<ProjectWithToken> {
+    const { args, flags } = await this.parse(ProjectRotateToken)
+    const input = parseInput(RotateTokenInput, { grace_seconds: flags['grace-seconds'] }, 'rotation')
+    const project = await this.withContext(flags['data-dir'], (ctx) =>
+      rotateProjectToken(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, input),
+    )
+    this.log(renderRecord(project))
+    this.log('\nThe new ingest_token is shown only this once.')
+    return project
+  }
+}

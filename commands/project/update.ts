@@ -1,0 +1,27 @@
+import { Flags } from '@oclif/core'
+import { KrafterCommand } from '../../src/cli/base.js'
+import { projectArg, projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
+import { renderRecord } from '../../src/cli/table.js'
+import { ProjectUpdateInput, resolveProject, updateProject, type ProjectView } from '../../src/logs/projects.js'
+import { parseInput } from '../../src/validation.js'
+
+export default class ProjectUpdate extends KrafterCommand {
+  static override summary = 'Change a project (only the given fields)'
+  static override examples = ['<%= config.bin %> project update "My App" --retention-days 90']
+  static override args = projectArg
+  static override flags = { ...projectFieldFlags, name: Flags.string({ description: 'New name' }) }
+
+  async run(): Promise<ProjectView> {
+    const { args, flags } = await this.parse(ProjectUpdate)
+    const input = parseInput(
+      ProjectUpdateInput,
+      { ...(flags.name !== undefined ? { name: flags.name } : {}), ...projectFields(flags) },
+      'project',
+    )
+    const project = await this.withContext(flags['data-dir'], (ctx) =>
+      updateProject(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, input),
+    )
+    this.log(renderRecord(project))
+    return project
+  }
+}

@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError } from '../../errors.js'
+import type { MetaDb } from '../../meta/db.js'
+import { findActiveApiKey, touchApiKey, SCOPES, type ApiKey, type Scope } from '../../meta/keys.js'
+import { findProjectByIngestToken, type Project } from '../../meta/projects.js'
+import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
+
+/** What a route takes; declared once per route in its `config.auth`. */
+export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope } | { kind: 'ingest' }
+
+export type Principal =
+  | {
+      kind: 'team'
+      teamId: string
+      /** null for the local admin token of a running serve (the CLI). */
+      key: ApiKey | null
+      scopes: readonly Scope[]
+      /** null: all projects of the team. */
+      projectIds: string[] | null
+      actor: string
+    }
+  | { kind: 'ingest'; project: Project }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+}
+
+export interface AuthDeps {
+  meta: MetaDb
+  teamId: string
+  clock: () => Date
+  /** SHA-256 of the per-process local admin token that `serve` hands to the CLI (serve.json). */
+  localAdminTokenHash?: string
+}
+
+export const LOCAL_ADMIN_PREFIX = 'krx_local_'
+
+/** Token from `Authorization: Bearer`, `X-API-KEY` or `?api_key=`, in that order. */
+const presentedToken = (request: FastifyRequest): string | undefined => {
+  const header = request.headers.authorization
+  if (typeof header === 'string' && header.length > 0) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (!match) throw new AppError('unauthorized', 'Malformed Authorization header; expected "Bearer <token>"')
+    return match[1]
+  }
+  const apiKeyHeader = request.headers['x-api-key']
+  if (typeof apiKeyHeader === 'string' && apiKeyHeader.length > 0) return apiKeyHeader.trim()
+  const query = request.query as Record<string, unknown> | undefined
+  if (query && typeof query.api_key === 'string' && query.api_key.length > 0) return query.api_key
+  return undefined
+}
+
+const WANTS = {
+  team: 'This endpoint takes a team API key (kr_live_…)',
+  ingest: 'This endpoint takes a project ingest token (krl_live_…)',
+}
+
+const invalid = (kind: 'team' | 'ingest'): AppError =>
+  new AppError('unauthorized', kind === 'team' ? 'Invalid API key' : 'Invalid ingest token')
+
+const authenticateTeam = (deps: AuthDeps, token: string, now: Date): Principal => {
+  if (deps.localAdminTokenHash && token.startsWith(LOCAL_ADMIN_PREFIX)) {
+    if (!hashesEqual(hashToken(token), deps.localAdminTokenHash)) throw invalid('team')
+    return { kind: 'team', teamId: deps.teamId, key: null, scopes: SCOPES, projectIds: null, actor: 'cli' }
+  }
+  const kind = tokenKind(token)
+  if (kind === 'ingest') {
+    throw new AppError('unauthorized', `${WANTS.team}; ingest tokens (krl_live_…) are accepted only by the ingest endpoints`)
+  }
+  const key = kind === 'team' ? findActiveApiKey(deps.meta, token, now) : undefined
+  if (!key || key.team_id !== deps.teamId) throw invalid('team')
+  touchApiKey(deps.meta, key, now)
+  return { kind: 'team', teamId: key.team_id, key, scopes: key.scopes, projectIds: key.project_ids, actor: key.prefix }
+}
+
+const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal => {
+  const kind = tokenKind(token)
+  if (kind === 'team' || token.startsWith(LOCAL_ADMIN_PREFIX)) {
+    throw new AppError('unauthorized', `${WANTS.ingest}; team API keys (kr_live_…) cannot send logs`)
+  }
+  const project = kind === 'ingest' ? findProjectByIngestToken(deps.meta, token, now) : undefined
+  if (!project || project.team_id !== deps.teamId) throw invalid('ingest')
+  return { kind: 'ingest', project }
+}
+
+/**
+ * One onRequest hook for every route: reads the route's declared `config.auth`, authenticates
+ * the token, checks the scope, and strips `api_key` from the query so route schemas never see
+ * it. Routes without a declaration require the admin scope: forgetting is never open.
+ */
+export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
+  app.decorateRequest('principal', null)
+  app.addHook('onRequest', async (request) => {
+    const auth: RouteAuth = request.routeOptions.config.auth ?? { kind: 'team', scope: 'admin' }
+    const token = auth.kind === 'none' ? undefined : presentedToken(request)
+    const query = request.query as Record<string, unknown> | undefined
+    if (query && 'api_key' in query) delete query.api_key
+    if (auth.kind === 'none') return
+    if (!token) throw new AppError('unauthorized', `Missing token. ${WANTS[auth.kind]}: send it as "Authorization: Bearer <token>"`)
+    const now = deps.clock()
+    if (auth.kind === 'ingest') {
+      request.principal = authenticateIngest(deps, token, now)
+      return
+    }
+    const principal = authenticateTeam(deps, token, now)
+    if (principal.kind === 'team' && !principal.scopes.includes(auth.scope)) {
+      throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
+    }
+    request.principal = principal
+  })
+}
+
+/** The team principal of an authenticated team route (the hook guarantees it). */
+export const teamOf = (request: FastifyRequest): Extract<Principal, { kind: 'team' }> => {
+  const p = request.principal
+  if (!p || p.kind !== 'team') throw new AppError('unauthorized', WANTS.team)
+  return p
+}
+
+/** Refuses keys limited to other projects, the same whether or not the project exists. */
+export const assertProjectAccess = (request: FastifyRequest, projectId: string): Extract<Principal, { kind: 'team' }> => {
+  const principal = teamOf(request)
+  if (principal.projectIds && !principal.projectIds.includes(projectId)) {
+    throw new AppError('forbidden', 'This API key is not allowed to access this project')
+  }
+  return principal
+}

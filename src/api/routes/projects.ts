@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { AppDeps } from '../app.js'
+import { assertProjectAccess, teamOf } from '../plugins/auth.js'
+import { ok, okPage } from '../respond.js'
+import {
+  ProjectCreateInput,
+  ProjectUpdateInput,
+  RotateTokenInput,
+  createProject,
+  deleteProject,
+  getProject,
+  listProjects,
+  projectStreams,
+  projectUsage,
+  rotateProjectToken,
+  updateProject,
+} from '../../logs/projects.js'
+
+const ProjectParams = z.object({ id: z.uuid('must be a project id (UUID)') }).strict()
+const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z.string().min(1).max(512).optional(),
+  })
+  .strict()
+const UsageQuery = z.object({ days: z.coerce.number().int().min(1).max(90).default(7) }).strict()
+const NoQuery = z.object({}).strict()
+
+const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
+const write = { auth: { kind: 'team', scope: 'logs:write' } } as const
+
+/** Projects API (seed 004 + API.md). Handlers only translate HTTP to logs/projects calls. */
+export const projectRoutes = async (fastify: FastifyInstance, deps: AppDeps): Promise<void> => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+
+  app.get('/logs/projects', { config: read, schema: { querystring: ListQuery } }, async (request) => {
+    const principal = teamOf(request)
+    const page = listProjects(deps, principal.teamId, { ...request.query, projectIds: principal.projectIds })
+    return okPage(request, page)
+  })
+
+  app.post('/logs/projects', { config: write, schema: { body: ProjectCreateInput, querystring: NoQuery } }, async (request, reply) => {
+    const principal = teamOf(request)
+    if (principal.projectIds) {
+      // A key limited to some projects cannot create new ones outside its list.
+      assertProjectAccess(request, '')
+    }
+    return reply.status(201).send(ok(request, createProject(deps, principal.teamId, request.body)))
+  })
+
+  app.get('/logs/projects/:id', { config: read, schema: { params: ProjectParams, querystring: NoQuery } }, async (request) => {
+    const { teamId } = assertProjectAccess(request, request.params.id)
+    return ok(request, getProject(deps, teamId, request.params.id))
+  })
+
+  app.put(
+    '/logs/projects/:id',
+    { config: write, schema: { params: ProjectParams, body: ProjectUpdateInput, querystring: NoQuery } },
+    async (request) => {
+      const { teamId } = assertProjectAccess(request, request.params.id)
+      return ok(request, updateProject(deps, teamId, request.params.id, request.body))
+    },
+  )
+
+  app.delete('/logs/projects/:id', { config: write, schema: { params: ProjectParams, querystring: NoQuery } }, async (request, reply) => {
+    const { teamId } = assertProjectAccess(request, request.params.id)
+    await deleteProject(deps, teamId, request.params.id)
+    return reply.status(204).send()
+  })
+
+  app.post(
+    '/logs/projects/:id/rotate_token',
+    { config: write, schema: { params: ProjectParams, body: RotateTokenInput.optional(), querystring: NoQuery } },
+    async (request) => {
+      const { teamId } = assertProjectAccess(request, request.params.id)
+      return ok(request, rotateProjectToken(deps, teamId, request.params.id, request.body ?? { grace_seconds: 0 }))
+    },
+  )
+
+  app.get('/logs/projects/:id/streams', { config: read, schema: { params: ProjectParams, querystring: NoQuery } }, async (request) => {
+    const { teamId } = assertProjectAccess(request, request.params.id)
+    return ok(request, projectStreams(deps, teamId, request.params.id))
+  })
+
+  app.get('/logs/projects/:id/usage', { config: read, schema: { params: ProjectParams, querystring: UsageQuery } }, async (request) => {
+    const { teamId } = assertProjectAccess(request, request.params.id)
+    return ok(request, projectUsage(deps, teamId, request.params.id, request.query.days))
+  })
+}

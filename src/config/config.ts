@@ -1,0 +1,122 @@
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import YAML from 'yaml'
+import { z } from 'zod'
+import { UserError } from '../errors.js'
+import { TEMPLATES_DIR } from '../version.js'
+
+const boolish = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean())
+const port = z.coerce.number().int().min(0).max(65535)
+/** ClickHouse identifiers we put into DDL: whitelisted characters only. */
+export const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)')
+
+export const ENGINE_MODES = ['embedded', 'managed', 'external'] as const
+export type EngineMode = (typeof ENGINE_MODES)[number]
+
+export const ConfigSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(8080),
+        body_limit_mb: z.coerce.number().int().min(1).max(1024).default(10),
+      })
+      .strict()
+      .prefault({}),
+    engine: z
+      .object({
+        mode: z.enum(ENGINE_MODES).default('embedded'),
+        database: identifier.default('krafter'),
+        url: z.string().url().optional(),
+        user: z.string().optional(),
+        password: z.string().optional(),
+        cluster: identifier.optional(),
+        clickhouse_binary: z.string().optional(),
+        request_timeout_ms: z.coerce.number().int().min(100).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        pretty: boolish.optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+
+export type Config = z.infer<typeof ConfigSchema>
+
+/** KRAFTER_<SECTION>_<KEY> overrides, for every key the schema knows. */
+const envOverrides = (env: NodeJS.ProcessEnv): Record<string, Record<string, string>> => {
+  const out: Record<string, Record<string, string>> = {}
+  for (const [section, schema] of Object.entries(ConfigSchema.shape)) {
+    const inner = (schema as unknown as { def: { innerType: z.ZodObject } }).def.innerType
+    for (const key of Object.keys(inner.shape)) {
+      const value = env[`KRAFTER_${section.toUpperCase()}_${key.toUpperCase()}`]
+      if (value !== undefined) (out[section] ??= {})[key] = value
+    }
+  }
+  return out
+}
+
+export const parseConfig = (raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): Config => {
+  const base = (raw ?? {}) as Record<string, Record<string, unknown>>
+  if (typeof base !== 'object' || Array.isArray(base)) throw new UserError(`${source}: the config must be a YAML mapping`)
+  const merged: Record<string, unknown> = { ...base }
+  for (const [section, values] of Object.entries(envOverrides(env))) {
+    merged[section] = { ...(base[section] ?? {}), ...values }
+  }
+  const result = ConfigSchema.safeParse(merged)
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const key = i.path.join('.')
+      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : ''
+      return `${key || '(top level)'}: ${i.message}${keys}`
+    })
+    throw new UserError(`Invalid configuration in ${source}: ${problems.join('; ')}`, {
+      suggestions: ['Fix the key named above in krafter.yaml or its KRAFTER_<SECTION>_<KEY> environment variable.'],
+    })
+  }
+  return result.data
+}
+
+export const loadConfig = (configPath: string, env: NodeJS.ProcessEnv = process.env): Config => {
+  let text: string
+  try {
+    text = readFileSync(configPath, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UserError(`No krafter.yaml in ${path.dirname(configPath)}: this data dir is not initialised.`, {
+        suggestions: ['Run `krafter-logs init` (or pass --data-dir / set KRAFTER_HOME to the right directory).'],
+      })
+    }
+    throw err
+  }
+  let raw: unknown
+  try {
+    raw = YAML.parse(text)
+  } catch (err) {
+    throw new UserError(`${configPath} is not valid YAML: ${(err as Error).message}`)
+  }
+  return parseConfig(raw, configPath, env)
+}
+
+/**
+ * Writes krafter.yaml from templates/krafter.yaml (keeping its comments) with the given
+ * values set, mode 0600 because it may hold engine credentials.
+ */
+export const writeConfigFromTemplate = (configPath: string, values: Record<string, Record<string, unknown>>): Config => {
+  const doc = YAML.parseDocument(readFileSync(path.join(TEMPLATES_DIR, 'krafter.yaml'), 'utf8'))
+  for (const [section, entries] of Object.entries(values)) {
+    for (const [key, value] of Object.entries(entries)) {
+      if (value !== undefined) doc.setIn([section, key], value)
+    }
+  }
+  const text = doc.toString()
+  const config = parseConfig(doc.toJS(), configPath, {})
+  writeFileSync(configPath, text, { mode: 0o600, flag: 'wx' })
+  chmodSync(configPath, 0o600)
+  return config
+}

@@ -1,0 +1,85 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { Config, EngineMode } from '../config/config.js'
+import type { DataPaths } from '../config/paths.js'
+import { AppError, UserError } from '../errors.js'
+import { openEmbeddedEngine } from './embedded.js'
+
+/**
+ * The log engine as the rest of the product sees it: a @clickhouse/client plus what we know
+ * about where it runs. Every mode speaks the same SQL dialect through the same client.
+ */
+export interface Engine {
+  readonly mode: EngineMode
+  readonly client: ClickHouseClient
+  /** Database holding the log tables; a validated identifier, safe to quote into DDL. */
+  readonly database: string
+  /** `ON CLUSTER` name for DDL in external cluster mode. */
+  readonly cluster?: string
+  /** Server version, read at open time. */
+  readonly version: string
+  /** True while the engine answers queries. */
+  ping(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export interface EngineInfo {
+  mode: EngineMode
+  version: string
+  database: string
+  ok: boolean
+}
+
+/** Lowest ClickHouse release whose features the log schema uses (JSON type, text index). */
+export const MIN_ENGINE_VERSION = '25.8'
+
+const versionParts = (v: string): number[] => v.split('.').map((p) => Number.parseInt(p, 10) || 0)
+
+export const isSupportedVersion = (version: string, min = MIN_ENGINE_VERSION): boolean => {
+  const a = versionParts(version)
+  const b = versionParts(min)
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0)
+    if (d !== 0) return d > 0
+  }
+  return true
+}
+
+export const assertSupportedVersion = (version: string, where: string): void => {
+  if (!isSupportedVersion(version)) {
+    throw new UserError(
+      `ClickHouse ${version} at ${where} is too old for the Krafter Logs schema: version ${MIN_ENGINE_VERSION} or newer is required.`,
+      { suggestions: [`Upgrade ClickHouse to ${MIN_ENGINE_VERSION}+ or use the embedded engine (engine.mode: embedded).`] },
+    )
+  }
+}
+
+export const openEngine = async (config: Config, paths: DataPaths): Promise<Engine> => {
+  switch (config.engine.mode) {
+    case 'embedded':
+      return openEmbeddedEngine({ path: paths.engine, database: config.engine.database })
+    case 'managed':
+    case 'external':
+      throw new UserError(`Engine mode "${config.engine.mode}" is not yet supported by this version.`, {
+        suggestions: ['Use engine.mode: embedded in krafter.yaml (the default).'],
+      })
+  }
+}
+
+const UNAVAILABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|Timeout error|closed|not connected/i
+
+/**
+ * Runs an engine call and turns "the engine is not there" into 503 engine_unavailable, so
+ * clients retry instead of seeing a 500. Other errors (bugs in our SQL) pass through.
+ */
+export const engineCall = async <T>(fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof AppError) throw err
+    const message = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}` : String(err)
+    if (UNAVAILABLE.test(message)) {
+      throw new AppError('engine_unavailable', 'The log engine is unavailable; retry shortly', { cause: err })
+    }
+    throw err
+  }
+}

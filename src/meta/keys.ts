@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto'
+import type { MetaDb } from './db.js'
+import { displayPrefix, generateToken, hashToken, hashesEqual } from '../security/tokens.js'
+
+export const SCOPES = ['logs:read', 'logs:write', 'admin'] as const
+export type Scope = (typeof SCOPES)[number]
+
+export interface ApiKey {
+  id: string
+  team_id: string
+  name: string
+  prefix: string
+  scopes: Scope[]
+  project_ids: string[] | null
+  expires_at: string | null
+  revoked_at: string | null
+  last_used_at: string | null
+  created_at: string
+}
+
+interface ApiKeyRow extends Omit<ApiKey, 'scopes' | 'project_ids'> {
+  scopes: string
+  project_ids: string | null
+  key_hash: string
+}
+
+const fromRow = (row: ApiKeyRow): ApiKey => ({
+  id: row.id,
+  team_id: row.team_id,
+  name: row.name,
+  prefix: row.prefix,
+  scopes: JSON.parse(row.scopes) as Scope[],
+  project_ids: row.project_ids === null ? null : (JSON.parse(row.project_ids) as string[]),
+  expires_at: row.expires_at,
+  revoked_at: row.revoked_at,
+  last_used_at: row.last_used_at,
+  created_at: row.created_at,
+})
+
+export interface NewApiKey {
+  teamId: string
+  name: string
+  scopes: Scope[]
+  projectIds?: string[] | null
+  expiresAt?: string | null
+}
+
+/** Creates a key and returns the full token: the only time it exists outside the caller. */
+export const createApiKey = (db: MetaDb, input: NewApiKey, now: Date): { key: ApiKey; token: string } => {
+  const token = generateToken('team')
+  const row: ApiKeyRow = {
+    id: randomUUID(),
+    team_id: input.teamId,
+    name: input.name,
+    prefix: displayPrefix(token),
+    key_hash: hashToken(token),
+    scopes: JSON.stringify(input.scopes),
+    project_ids: input.projectIds ? JSON.stringify(input.projectIds) : null,
+    expires_at: input.expiresAt ?? null,
+    revoked_at: null,
+    last_used_at: null,
+    created_at: now.toISOString(),
+  }
+  db.prepare(
+    `INSERT INTO api_keys (id, team_id, name, prefix, key_hash, scopes, project_ids, expires_at, revoked_at, last_used_at, created_at)
+     VALUES (@id, @team_id, @name, @prefix, @key_hash, @scopes, @project_ids, @expires_at, @revoked_at, @last_used_at, @created_at)`,
+  ).run(row)
+  return { key: fromRow(row), token }
+}
+
+/**
+ * Looks a presented team key up by its hash. Unknown, revoked and expired keys all give
+ * undefined: callers cannot (and must not) tell them apart.
+ */
+export const findActiveApiKey = (db: MetaDb, token: string, now: Date): ApiKey | undefined => {
+  const hash = hashToken(token)
+  const row = db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').get(hash) as ApiKeyRow | undefined
+  if (!row || !hashesEqual(row.key_hash, hash)) return undefined
+  if (row.revoked_at !== null) return undefined
+  if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) return undefined
+  return fromRow(row)
+}
+
+/** Records use at most once a minute per key, so reads do not turn into a write each. */
+export const touchApiKey = (db: MetaDb, key: ApiKey, now: Date): void => {
+  if (key.last_used_at && now.getTime() - Date.parse(key.last_used_at) < 60_000) return
+  db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now.toISOString(), key.id)
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { loadConfig, parseConfig, type Config } from '../config/config.js'
+import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
+import { buildApp } from '../api/app.js'
+import { createLogger } from '../api/logger.js'
+import { openEngine, type Engine } from '../engine/engine.js'
+import { migrateEngine } from '../engine/schema.js'
+import { UserError } from '../errors.js'
+import { openMeta, type MetaDb } from '../meta/db.js'
+import { getDefaultTeam } from '../meta/teams.js'
+import { hashToken } from '../security/tokens.js'
+import { VERSION } from '../version.js'
+import { serverUrl } from './init.js'
+import { newLocalAdminToken, readRuntime, removeRuntime, writeRuntime } from './runtime.js'
+
+export interface ServeOptions {
+  dataDir?: string
+  host?: string
+  port?: number
+  logger?: Logger
+}
+
+export interface RunningServer {
+  url: string
+  config: Config
+  paths: DataPaths
+  app: FastifyInstance
+  logger: Logger
+  /** Stops accepting requests, lets in-flight ones finish, closes the engine and metadata. */
+  close(): Promise<void>
+}
+
+const withFlags = (config: Config, options: ServeOptions): Config =>
+  parseConfig(
+    { ...config, server: { ...config.server, host: options.host ?? config.server.host, port: options.port ?? config.server.port } },
+    'serve flags',
+    {},
+  )
+
+export const startServer = async (options: ServeOptions): Promise<RunningServer> => {
+  const paths = dataPaths(resolveDataDir(options.dataDir))
+  const config = withFlags(loadConfig(paths.config), options)
+  const running = readRuntime(paths)
+  if (running) {
+    throw new UserError(`krafter-logs serve is already running on ${paths.root} (pid ${running.pid}, ${running.url}).`, {
+      suggestions: ['Stop it first (SIGTERM), or use another --data-dir.'],
+    })
+  }
+  const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty })
+  let meta: MetaDb | undefined
+  let engine: Engine | undefined
+  let app: FastifyInstance | undefined
+  try {
+    meta = openMeta(paths.meta)
+    const team = getDefaultTeam(meta)
+    if (!team) throw new UserError(`${paths.root} has no team: run \`krafter-logs init\` first.`)
+    engine = await openEngine(config, paths)
+    await migrateEngine(engine)
+    const adminToken = newLocalAdminToken()
+    app = await buildApp({
+      config,
+      meta,
+      engine,
+      clock: () => new Date(),
+      teamId: team.id,
+      logger,
+      localAdminTokenHash: hashToken(adminToken),
+    })
+    try {
+      await app.listen({ host: config.server.host, port: config.server.port })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new UserError(`Port ${config.server.port} on ${config.server.host} is already in use.`, {
+          suggestions: ['Pick another with --port or server.port in krafter.yaml.'],
+        })
+      }
+      throw err
+    }
+    const address = app.server.address()
+    const port = typeof address === 'object' && address ? address.port : config.server.port
+    const url = serverUrl({ ...config, server: { ...config.server, port } })
+    writeRuntime(paths, {
+      pid: process.pid,
+      url,
+      started_at: new Date().toISOString(),
+      version: VERSION,
+      engine_mode: engine.mode,
+      admin_token: adminToken,
+    })
+    logger.info({ url, data_dir: paths.root, engine: { mode: engine.mode, version: engine.version } }, 'krafter-logs serving')
+    const opened = { app, engine, meta }
+    let closing: Promise<void> | undefined
+    return {
+      url,
+      config,
+      paths,
+      app,
+      logger,
+      close: () =>
+        (closing ??= (async () => {
+          removeRuntime(paths)
+          await opened.app.close()
+          await opened.engine.close()
+          opened.meta.close()
+          logger.info('krafter-logs stopped')
+        })()),
+    }
+  } catch (err) {
+    await app?.close().catch(() => undefined)
+    await engine?.close().catch(() => undefined)
+    meta?.close()
+    throw err
+  }
+}
