@@ -35,6 +35,8 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   }) as unknown as FastifyInstance
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
+  // JSON only (ingest adds NDJSON); anything else is 415, not a string for the schemas to reject.
+  app.removeContentTypeParser('text/plain')
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('X-Request-Id', request.id)

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { UserError } from '../errors.js'
+import { acquireEngineLock } from './lock.js'
 import type { Engine } from './engine.js'
 import { assertSupportedVersion } from './engine.js'
 
@@ -12,24 +13,29 @@ import { assertSupportedVersion } from './engine.js'
  */
 export const openEmbeddedEngine = async (options: { path: string; database: string }): Promise<Engine> => {
   mkdirSync(options.path, { recursive: true, mode: 0o700 })
+  const releaseLock = acquireEngineLock(`${options.path}.lock`)
   let connection: ReturnType<typeof createChdbConnection>
   try {
     connection = createChdbConnection({ path: options.path })
   } catch (err) {
-    const detail = `${(err as Error).message} ${String((err as { cause?: Error }).cause?.message ?? '')}`
-    if (/lock|already running|different on-disk path/i.test(detail)) {
-      throw new UserError(
-        `The embedded engine data at ${options.path} is in use by another process (is \`krafter-logs serve\` running on this data dir?).`,
-        { suggestions: ['Stop the other process, or run the command against the running server.'], cause: err },
-      )
-    }
-    throw new UserError(`Could not open the embedded engine at ${options.path}: ${(err as Error).message}`, { cause: err })
+    releaseLock()
+    throw new UserError(
+      `Could not open the embedded engine at ${options.path} (is another process using it?): ${(err as Error).message}`,
+      { cause: err },
+    )
   }
   // chdb types its Connection against its own copy of @clickhouse/client-common; same contract.
   const client = createClient({ connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'] })
-  const rows = await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>()
-  const version = rows[0]?.v ?? '0'
-  assertSupportedVersion(version, `embedded engine (${options.path})`)
+  let version: string
+  try {
+    const rows = await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>()
+    version = rows[0]?.v ?? '0'
+    assertSupportedVersion(version, `embedded engine (${options.path})`)
+  } catch (err) {
+    await client.close()
+    releaseLock()
+    throw err
+  }
   let closed = false
   return {
     mode: 'embedded',
@@ -47,7 +53,11 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     async close() {
       if (closed) return
       closed = true
-      await client.close()
+      try {
+        await client.close()
+      } finally {
+        releaseLock()
+      }
     },
   }
 }

@@ -2,7 +2,6 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Config, EngineMode } from '../config/config.js'
 import type { DataPaths } from '../config/paths.js'
 import { AppError, UserError } from '../errors.js'
-import { openEmbeddedEngine } from './embedded.js'
 
 /**
  * The log engine as the rest of the product sees it: a @clickhouse/client plus what we know
@@ -55,8 +54,11 @@ export const assertSupportedVersion = (version: string, where: string): void => 
 
 export const openEngine = async (config: Config, paths: DataPaths): Promise<Engine> => {
   switch (config.engine.mode) {
-    case 'embedded':
+    case 'embedded': {
+      // Loaded on demand: libchdb is large, and most CLI commands never touch the engine.
+      const { openEmbeddedEngine } = await import('./embedded.js')
       return openEmbeddedEngine({ path: paths.engine, database: config.engine.database })
+    }
     case 'managed':
     case 'external':
       throw new UserError(`Engine mode "${config.engine.mode}" is not yet supported by this version.`, {

@@ -72,10 +72,10 @@ export const projectRoutes = async (fastify: FastifyInstance, deps: AppDeps): Pr
 
   app.post(
     '/logs/projects/:id/rotate_token',
-    { config: write, schema: { params: ProjectParams, body: RotateTokenInput.optional(), querystring: NoQuery } },
+    { config: write, schema: { params: ProjectParams, body: z.preprocess((v) => v ?? {}, RotateTokenInput), querystring: NoQuery } },
     async (request) => {
       const { teamId } = assertProjectAccess(request, request.params.id)
-      return ok(request, rotateProjectToken(deps, teamId, request.params.id, request.body ?? { grace_seconds: 0 }))
+      return ok(request, rotateProjectToken(deps, teamId, request.params.id, request.body))
     },
   )
 

@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig, parseConfig, writeConfigFromTemplate } from '../../src/config/config.js'
+import { resolveDataDir } from '../../src/config/paths.js'
+import { UserError } from '../../src/errors.js'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'krafter-config-'))
+
+describe('config', () => {
+  it('has a default for every setting', () => {
+    const c = parseConfig({}, 'test', {})
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_mb: 10 })
+    expect(c.engine).toMatchObject({ mode: 'embedded', database: 'krafter' })
+    expect(c.log.level).toBe('info')
+  })
+
+  it('takes KRAFTER_<SECTION>_<KEY> overrides over the file', () => {
+    const c = parseConfig({ server: { port: 9000 } }, 'test', { KRAFTER_SERVER_PORT: '9100', KRAFTER_LOG_LEVEL: 'debug', KRAFTER_LOG_PRETTY: 'false' })
+    expect(c.server.port).toBe(9100)
+    expect(c.log.level).toBe('debug')
+    expect(c.log.pretty).toBe(false)
+  })
+
+  it('fails fast naming the bad key', () => {
+    expect(() => parseConfig({ server: { port: 70000 } }, 'krafter.yaml', {})).toThrow(/server\.port/)
+    expect(() => parseConfig({ server: { prot: 1 } }, 'krafter.yaml', {})).toThrow(/prot/)
+    expect(() => parseConfig({ engine: { database: 'x; DROP' } }, 'krafter.yaml', {})).toThrow(/engine\.database/)
+    expect(() => parseConfig({}, 'env', { KRAFTER_SERVER_PORT: 'eighty' })).toThrow(/server\.port/)
+    expect(() => parseConfig({ engine: { mode: 'cloud' } }, 'krafter.yaml', {})).toThrow(UserError)
+  })
+
+  it('writes krafter.yaml from the template, 0600, comments kept, never overwriting', () => {
+    const file = path.join(dir, 'krafter.yaml')
+    const config = writeConfigFromTemplate(file, { server: { port: 9999 } })
+    expect(config.server.port).toBe(9999)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const text = readFileSync(file, 'utf8')
+    expect(text).toContain('# Krafter Logs configuration')
+    expect(text).toContain('port: 9999')
+    expect(loadConfig(file, {}).server.port).toBe(9999)
+    expect(() => writeConfigFromTemplate(file, {})).toThrow(/EEXIST/)
+  })
+
+  it('explains a missing or broken file', () => {
+    expect(() => loadConfig(path.join(dir, 'missing', 'krafter.yaml'), {})).toThrow(/not initialised/)
+    const broken = path.join(dir, 'broken.yaml')
+    writeFileSync(broken, 'server: [unclosed')
+    expect(() => loadConfig(broken, {})).toThrow(/not valid YAML/)
+  })
+
+  it('finds the data dir from the flag, then KRAFTER_HOME, then ~/.krafter-logs', () => {
+    expect(resolveDataDir('/a/b', { KRAFTER_HOME: '/c' })).toBe('/a/b')
+    expect(resolveDataDir(undefined, { KRAFTER_HOME: '/c' })).toBe('/c')
+    expect(resolveDataDir(undefined, {})).toBe(path.join(os.homedir(), '.krafter-logs'))
+  })
+})
