@@ -1,14 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { UserError } from '../errors.js'
-
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+import { pidAlive } from '../pid.js'
 
 /**
  * A pid lock around the embedded engine's data. chDB would refuse a second process too, but

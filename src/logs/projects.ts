@@ -61,16 +61,7 @@ export const RotateTokenInput = z
 export type RotateTokenInput = z.infer<typeof RotateTokenInput>
 
 /** The public shape of a project (seed 004): no team id, never the full token. */
-export interface ProjectView {
-  id: string
-  name: string
-  description: string | null
-  retention_days: number
-  daily_limit_mb: number
-  ingest_token_prefix: string
-  created_at: string
-  updated_at: string
-}
+export type ProjectView = Omit<repo.Project, 'team_id'>
 
 export type ProjectWithToken = ProjectView & { ingest_token: string }
 

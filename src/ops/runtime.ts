@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { DataPaths } from '../config/paths.js'
 import { AppError, type ErrorCode } from '../errors.js'
+import { pidAlive } from '../pid.js'
 import { LOCAL_ADMIN_PREFIX } from '../api/plugins/auth.js'
 
 /**
@@ -20,15 +21,6 @@ export interface RuntimeInfo {
 
 export const newLocalAdminToken = (): string => LOCAL_ADMIN_PREFIX + randomBytes(24).toString('hex')
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** The running serve of this data dir, or null (a file left by a killed serve is ignored). */
 export const readRuntime = (paths: DataPaths): RuntimeInfo | null => {
   let info: RuntimeInfo
@@ -37,7 +29,7 @@ export const readRuntime = (paths: DataPaths): RuntimeInfo | null => {
   } catch {
     return null
   }
-  if (typeof info.pid !== 'number' || info.pid === process.pid || !isAlive(info.pid)) return null
+  if (typeof info.pid !== 'number' || info.pid === process.pid || !pidAlive(info.pid)) return null
   return info
 }
 
