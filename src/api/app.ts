@@ -9,6 +9,11 @@ import { registerErrorHandling } from './plugins/errors.js'
 import { genReqId } from './plugins/request-id.js'
 import { healthRoutes } from './routes/health.js'
 import { projectRoutes } from './routes/projects.js'
+import { ingestRoutes } from './routes/ingest.js'
+import { InsertBatcher } from '../logs/batcher.js'
+import { createIdGenerator } from '../logs/ids.js'
+import type { IngestDeps } from '../logs/ingest.js'
+import { UsageMeter } from '../meta/usage-meter.js'
 
 export interface AppDeps {
   config: Config
@@ -24,11 +29,25 @@ export interface AppDeps {
  * Builds the whole HTTP API from explicit dependencies; it does not listen (serve does), so
  * tests build the same app over a temp data dir and call it with inject.
  */
-export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
+export type AppContext = AppDeps & { ingest: IngestDeps }
+
+export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
+  const { config, engine, meta, clock } = appDeps
+  const batcher = new InsertBatcher(
+    engine,
+    { flushWindowMs: config.ingest.flush_window_ms, maxBatchRows: config.ingest.max_batch_rows },
+    appDeps.logger,
+  )
+  const deps: AppContext = {
+    ...appDeps,
+    ingest: { meta, clock, batcher, usage: new UsageMeter(meta), nextId: createIdGenerator(), knownStreams: new Set() },
+  }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     genReqId,
     requestIdHeader: false,
+    // One access-log line per request (below) instead of Fastify's two.
+    disableRequestLogging: true,
     bodyLimit: deps.config.server.body_limit_mb * 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -41,14 +60,23 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   app.addHook('onSend', async (request, reply) => {
     void reply.header('X-Request-Id', request.id)
   })
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+  })
   registerErrorHandling(app)
   registerAuth(app, deps)
 
+  // Requests in flight finish before close resolves; their rows are in the batcher: flush them.
+  app.addHook('onClose', async () => {
+    await batcher.drain()
+    deps.ingest.usage.flush()
+  })
   await app.register(healthRoutes, deps)
   await app.register(
     async (api) => {
       await api.register(healthRoutes, deps)
       await api.register(projectRoutes, deps)
+      await api.register(ingestRoutes, deps)
     },
     { prefix: '/api/v1' },
   )

@@ -36,6 +36,18 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    ingest: z
+      .object({
+        /** log_ingest bucket per ingest token: sustained requests per second and burst size. */
+        rate_per_second: z.coerce.number().positive().default(1000),
+        burst: z.coerce.number().int().positive().default(2000),
+        /** How long a lone request may wait for others to share its engine insert. */
+        flush_window_ms: z.coerce.number().int().min(0).max(1000).default(2),
+        /** Largest engine insert the batcher builds from queued requests. */
+        max_batch_rows: z.coerce.number().int().min(1).default(100_000),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

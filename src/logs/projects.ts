@@ -144,12 +144,14 @@ export const updateProject = (deps: ProjectDeps, teamId: string, id: string, inp
  * If the engine is down the call fails with 503 and the project stays, to be deleted again.
  */
 export const deleteProject = async (
-  deps: ProjectDeps & { engine: Engine },
+  deps: ProjectDeps & { engine: Engine; flushIngest?: () => Promise<void> },
   teamId: string,
   id: string,
 ): Promise<void> => {
   requireProject(deps, teamId, id)
   repo.rotateIngestToken(deps.meta, teamId, id, 0, deps.clock())
+  // Entries accepted just before the revocation may still be queued for the engine.
+  await deps.flushIngest?.()
   await deleteProjectEntries(deps.engine, id)
   repo.deleteProjectRow(deps.meta, teamId, id)
 }

@@ -17,6 +17,7 @@ export const openMeta = (file: string, options: { migrate?: boolean } = {}): Met
   db.pragma('foreign_keys = ON')
   db.pragma('synchronous = NORMAL')
   if (options.migrate !== false) migrate(db)
+  cachePreparedStatements(db)
   return db
 }
 
@@ -34,4 +35,22 @@ export const migrate = (db: MetaDb): number => {
     })()
   }
   return schemaVersion(db)
+}
+
+/**
+ * Every repository call prepares its SQL by text; compiling it each time cost more than
+ * running it on the ingest path. The SQL texts are a small fixed set (dynamic parts are chosen
+ * from column lists, never from input), so a per-connection cache stays bounded.
+ */
+const cachePreparedStatements = (db: MetaDb): void => {
+  const prepare = db.prepare.bind(db)
+  const cache = new Map<string, Database.Statement>()
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql)
+    if (!statement) {
+      statement = prepare(sql)
+      cache.set(sql, statement)
+    }
+    return statement
+  }) as typeof db.prepare
 }

@@ -47,6 +47,7 @@ export const insertProject = (
   fields: ProjectFields,
   now: Date,
 ): { project: Project; ingestToken: string } => {
+  clearTokenCache(db)
   const id = randomUUID()
   const stamp = now.toISOString()
   try {
@@ -102,6 +103,7 @@ export const updateProjectRow = (
   changes: Partial<ProjectFields>,
   now: Date,
 ): Project | undefined => {
+  clearTokenCache(db)
   // Column names come from this fixed list, never from input.
   const columns = (['name', 'description', 'retention_days', 'daily_limit_mb'] as const).filter(
     (c) => changes[c] !== undefined,
@@ -120,8 +122,10 @@ export const updateProjectRow = (
 }
 
 /** Deletes the project row; streams, tokens and usage go with it (ON DELETE CASCADE). */
-export const deleteProjectRow = (db: MetaDb, teamId: string, id: string): boolean =>
-  db.prepare('DELETE FROM projects WHERE team_id = ? AND id = ?').run(teamId, id).changes > 0
+export const deleteProjectRow = (db: MetaDb, teamId: string, id: string): boolean => {
+  clearTokenCache(db)
+  return db.prepare('DELETE FROM projects WHERE team_id = ? AND id = ?').run(teamId, id).changes > 0
+}
 
 /**
  * Issues a new ingest token and retires the current ones in one transaction: revoked now, or
@@ -135,6 +139,7 @@ export const rotateIngestToken = (
   now: Date,
 ): { project: Project; ingestToken: string } | undefined =>
   db.transaction(() => {
+    clearTokenCache(db)
     if (!getProject(db, teamId, id)) return undefined
     const stamp = now.toISOString()
     if (graceSeconds > 0) {
@@ -156,18 +161,51 @@ export const rotateIngestToken = (
     return { project: getProject(db, teamId, id)!, ingestToken }
   })()
 
+type TokenRow = Project & { token_hash: string; expires_at: string | null; revoked_at: string | null }
+
+/**
+ * Ingest tokens looked up by hash, cached per connection: the ingest path asks for the same
+ * few tokens thousands of times a second. Any write through this module clears the cache, and
+ * so does a write by another process (SQLite's data_version changes), so a rotated or deleted
+ * token is refused on the very next request wherever the rotation happened.
+ */
+const tokenCaches = new WeakMap<MetaDb, { version: number; rows: Map<string, TokenRow | null> }>()
+
+const tokenCache = (db: MetaDb): Map<string, TokenRow | null> => {
+  // A prepared (cached) statement: db.pragma() compiles one per call.
+  const version = db.prepare('PRAGMA data_version').pluck().get() as number
+  let cache = tokenCaches.get(db)
+  if (!cache || cache.version !== version || cache.rows.size > 10_000) {
+    cache = { version, rows: new Map() }
+    tokenCaches.set(db, cache)
+  }
+  return cache.rows
+}
+
+const clearTokenCache = (db: MetaDb): void => {
+  tokenCaches.delete(db)
+}
+
 /** The project a presented ingest token belongs to, if the token is live. */
 export const findProjectByIngestToken = (db: MetaDb, token: string, now: Date): Project | undefined => {
   const hash = hashToken(token)
-  const row = db
-    .prepare(
-      `SELECT t.token_hash, t.expires_at, t.revoked_at, p.* FROM ingest_tokens t JOIN projects p ON p.id = t.project_id
-       WHERE t.token_hash = ?`,
-    )
-    .get(hash) as (Project & { token_hash: string; expires_at: string | null; revoked_at: string | null }) | undefined
+  const cache = tokenCache(db)
+  let row = cache.get(hash)
+  if (row === undefined) {
+    row = lookupToken(db, hash) ?? null
+    cache.set(hash, row)
+  }
   if (!row || !hashesEqual(row.token_hash, hash)) return undefined
   if (row.revoked_at !== null) return undefined
   if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) return undefined
   const { token_hash: _h, expires_at: _e, revoked_at: _r, ...project } = row
   return project
 }
+
+const lookupToken = (db: MetaDb, hash: string): TokenRow | undefined =>
+  db
+    .prepare(
+      `SELECT t.token_hash, t.expires_at, t.revoked_at, p.* FROM ingest_tokens t JOIN projects p ON p.id = t.project_id
+       WHERE t.token_hash = ?`,
+    )
+    .get(hash) as TokenRow | undefined

@@ -19,3 +19,4 @@ export const usageForDays = (db: MetaDb, projectId: string, now: Date, days: num
   const byDay = new Map(rows.map((r) => [r.day, r]))
   return wanted.map((date) => ({ date, bytes_in: byDay.get(date)?.bytes_in ?? 0, entries: byDay.get(date)?.entries ?? 0 }))
 }
+

@@ -356,7 +356,7 @@ describe('envelope, request ids, health and logs', () => {
     await t.app.inject({ url: `/api/v1/logs/projects?api_key=${p.ingest_token}` })
     const logs = t.logs()
     expect(logs).toContain('[redacted]')
-    expect(logs).toContain('incoming request')
+    expect(logs).toContain('"msg":"request"')
     expect(logs).not.toContain(t.teamKey)
     expect(logs).not.toContain(p.ingest_token)
     expect(logs).not.toMatch(/krl?_live_[a-z0-9]{32}/)

@@ -100,8 +100,22 @@ describe('krafter-logs CLI', () => {
     expect((await fetch(`${url}/api/v1/logs/projects/${apiId}`, { headers: auth })).status).toBe(200)
     const updated = await cli('project', 'update', 'api', '--retention-days', '3', '--json')
     expect(json(updated.stdout).retention_days).toBe(3)
+    const apiToken = json(viaCli.stdout).ingest_token
+    const send = (token: string) =>
+      fetch(`${url}/api/v1/logs/ingest`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"message":"from the e2e test"}',
+      })
+    expect((await send(apiToken)).status).toBe(202)
+    // Rotated by another process (the CLI): the server refuses the old token on the next request.
     const rotated = await cli('project', 'rotate-token', 'api', '--json')
-    expect(json(rotated.stdout).ingest_token).toMatch(/^krl_live_/)
+    const newToken = json(rotated.stdout).ingest_token
+    expect(newToken).toMatch(/^krl_live_/)
+    expect((await send(apiToken)).status).toBe(401)
+    expect((await send(newToken)).status).toBe(202)
+    const usage = json((await cli('project', 'usage', 'api', '--json')).stdout)
+    expect(usage.today.entries).toBe(2)
 
     // Engine work goes through the running server.
     const deleted = await cli('project', 'delete', 'api', '--yes', '--json')

@@ -34,8 +34,14 @@ export interface TestApp {
   /** Everything the app logged, as text (for redaction checks). */
   logs: () => string
   keyWith(scopes: Scope[], options?: { projectIds?: string[]; expiresAt?: string }): string
+  /** Creates a project through the API; returns it with its ingest token. */
+  project(body?: Record<string, unknown>): Promise<{ id: string; name: string; ingest_token: string }>
+  /** Rows of a query on the engine (bound parameters). */
+  rows<T = Record<string, unknown>>(query: string, params?: Record<string, unknown>): Promise<T[]>
   close(): Promise<void>
 }
+
+let projectCounter = 0
 
 export const tempDir = (label: string): string => mkdtempSync(path.join(os.tmpdir(), `krafter-${label}-`))
 
@@ -85,6 +91,20 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
         { teamId: team.id, name: 'test', scopes, projectIds: opts.projectIds, expiresAt: opts.expiresAt },
         clock.now(),
       ).token,
+    async project(body = {}) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/logs/projects',
+        headers: { authorization: `Bearer ${state.result.team_api_key}` },
+        payload: { name: `project-${++projectCounter}`, ...body },
+      })
+      if (res.statusCode !== 201) throw new Error(`project create failed: ${res.body}`)
+      return res.json().data
+    },
+    async rows<T>(query: string, params: Record<string, unknown> = {}) {
+      const rs = await engine.client.query({ query, query_params: params, format: 'JSONEachRow' })
+      return rs.json<T>()
+    },
     async close() {
       await app.close()
       await engine.close()

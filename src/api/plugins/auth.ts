@@ -19,7 +19,7 @@ export type Principal =
       projectIds: string[] | null
       actor: string
     }
-  | { kind: 'ingest'; project: Project }
+  | { kind: 'ingest'; project: Project; tokenHash: string }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -85,7 +85,7 @@ const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal
   }
   const project = kind === 'ingest' ? findProjectByIngestToken(deps.meta, token, now) : undefined
   if (!project || project.team_id !== deps.teamId) throw invalid('ingest')
-  return { kind: 'ingest', project }
+  return { kind: 'ingest', project, tokenHash: hashToken(token) }
 }
 
 /**
@@ -119,6 +119,13 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
 export const teamOf = (request: FastifyRequest): Extract<Principal, { kind: 'team' }> => {
   const p = request.principal
   if (!p || p.kind !== 'team') throw new AppError('unauthorized', WANTS.team)
+  return p
+}
+
+/** The project and token of an authenticated ingest route (the hook guarantees it). */
+export const ingestOf = (request: FastifyRequest): Extract<Principal, { kind: 'ingest' }> => {
+  const p = request.principal
+  if (!p || p.kind !== 'ingest') throw new AppError('unauthorized', WANTS.ingest)
   return p
 }
 

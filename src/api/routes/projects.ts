@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { AppDeps } from '../app.js'
+import type { AppContext } from '../app.js'
 import { assertProjectAccess, teamOf } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 import {
@@ -32,7 +32,7 @@ const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
 const write = { auth: { kind: 'team', scope: 'logs:write' } } as const
 
 /** Projects API (seed 004 + API.md). Handlers only translate HTTP to logs/projects calls. */
-export const projectRoutes = async (fastify: FastifyInstance, deps: AppDeps): Promise<void> => {
+export const projectRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
 
   app.get('/logs/projects', { config: read, schema: { querystring: ListQuery } }, async (request) => {
@@ -66,7 +66,8 @@ export const projectRoutes = async (fastify: FastifyInstance, deps: AppDeps): Pr
 
   app.delete('/logs/projects/:id', { config: write, schema: { params: ProjectParams, querystring: NoQuery } }, async (request, reply) => {
     const { teamId } = assertProjectAccess(request, request.params.id)
-    await deleteProject(deps, teamId, request.params.id)
+    await deleteProject({ ...deps, flushIngest: () => deps.ingest.batcher.drain() }, teamId, request.params.id)
+    deps.ingest.usage.forget(request.params.id)
     return reply.status(204).send()
   })
 
@@ -86,6 +87,7 @@ export const projectRoutes = async (fastify: FastifyInstance, deps: AppDeps): Pr
 
   app.get('/logs/projects/:id/usage', { config: read, schema: { params: ProjectParams, querystring: UsageQuery } }, async (request) => {
     const { teamId } = assertProjectAccess(request, request.params.id)
+    deps.ingest.usage.flush()
     return ok(request, projectUsage(deps, teamId, request.params.id, request.query.days))
   })
 }

@@ -1,0 +1,137 @@
+/**
+ * npm run bench:ingest — ingest throughput on a generated realistic data set.
+ *  (a) the raw engine taking the NDJSON directly (INSERT … FORMAT JSONEachRow via the client)
+ *  (b) the running server over HTTP, 1,000-line batches, a few concurrent clients
+ *  (c) single-entry requests with keep-alive
+ * Prints entries/s for each and the ratio b/a. BENCH_ENTRIES (default 1,000,000) sizes it.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import os from 'node:os'
+import { Readable } from 'node:stream'
+import path from 'node:path'
+import { execa } from 'execa'
+import { parseConfig } from '../src/config/config.js'
+import { dataPaths } from '../src/config/paths.js'
+import { openEngine } from '../src/engine/engine.js'
+import { migrateEngine, LOG_TABLE } from '../src/engine/schema.js'
+import { ensureDataSet } from './data.js'
+import { createPoster, runLanes } from './http.js'
+
+const N = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
+const BATCH = 1000
+const BATCH_CLIENTS = Number(process.env.BENCH_BATCH_CLIENTS ?? 4)
+const SINGLE_CLIENTS = Number(process.env.BENCH_SINGLE_CLIENTS ?? 64)
+const SINGLE_REQUESTS = Number(process.env.BENCH_SINGLE_REQUESTS ?? 100_000)
+const BIN = path.resolve('bin/run.js')
+
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+const file = await ensureDataSet(N)
+const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean)
+const rawBytes = statSync(file).size
+console.log(`data set: ${fmt(lines.length)} entries, ${(rawBytes / 1024 / 1024).toFixed(1)} MiB NDJSON, ${Math.round(rawBytes / lines.length)} bytes/entry avg`)
+const chunks = (size: number) => {
+  const out: string[] = []
+  for (let i = 0; i < lines.length; i += size) out.push(lines.slice(i, i + size).join('\n') + '\n')
+  return out
+}
+
+// (a) raw engine, in this process, on its own data dir.
+const rawDir = mkdtempSync(path.join(os.tmpdir(), 'krafter-bench-raw-'))
+const config = parseConfig({}, 'bench', {})
+const engine = await openEngine(config, dataPaths(rawDir))
+await migrateEngine(engine)
+const rawInsert = async (chunkSize: number) => {
+  await engine.client.command({ query: `TRUNCATE TABLE ${engine.database}.${LOG_TABLE}` })
+  const started = performance.now()
+  for (const body of chunks(chunkSize)) {
+    const { stream } = await engine.client.exec({
+      query: `INSERT INTO ${engine.database}.${LOG_TABLE} FORMAT JSONEachRow`,
+      values: Readable.from([body], { objectMode: false }),
+      clickhouse_settings: { input_format_skip_unknown_fields: 1, date_time_input_format: 'best_effort', type_json_skip_duplicated_paths: 1 },
+    })
+    stream.destroy()
+  }
+  return rate(lines.length, performance.now() - started)
+}
+const ONLY_C = process.env.BENCH_ONLY === 'c'
+const rawSmall = ONLY_C ? 1 : await rawInsert(BATCH)
+const rawLarge = ONLY_C ? 1 : await rawInsert(100_000)
+const raw = Math.max(rawSmall, rawLarge)
+console.log(`(a) raw engine: ${fmt(rawSmall)} entries/s in ${BATCH}-line inserts, ${fmt(rawLarge)} entries/s in 100,000-line inserts`)
+await engine.close()
+rmSync(rawDir, { recursive: true, force: true })
+
+// (b) and (c): the real server as a child process.
+const home = mkdtempSync(path.join(os.tmpdir(), 'krafter-bench-srv-'))
+const env = {
+  KRAFTER_HOME: home,
+  KRAFTER_INGEST_RATE_PER_SECOND: '1000000000',
+  KRAFTER_INGEST_BURST: '1000000000',
+  KRAFTER_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  KRAFTER_LOG_PRETTY: 'false',
+}
+await execa('node', [BIN, 'init', '--port', '0', '--json'], { env })
+const project = JSON.parse((await execa('node', [BIN, 'project', 'create', 'bench', '--daily-limit-mb', '10000000', '--json'], { env })).stdout)
+const server = execa('node', [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'serve'], { env, stdout: 'ignore', stderr: 'inherit', reject: false })
+let url = ''
+for (let i = 0; i < 200 && !url; i++) {
+  await new Promise((r) => setTimeout(r, 50))
+  try {
+    url = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')).url
+  } catch {}
+}
+const headers = { authorization: `Bearer ${project.ingest_token}` }
+const health = async () => (await (await fetch(`${url}/healthz`)).json()) as { ingest: { requests: number; inserts: number; rows: number; insert_ms: number } }
+
+const batchPost = createPoster(url, { ...headers, 'content-type': 'application/x-ndjson' }, BATCH_CLIENTS)
+const batches = ONLY_C ? [] : chunks(BATCH)
+let b = 0
+let failures = 0
+const startedB = performance.now()
+await runLanes(BATCH_CLIENTS, () => batches[b++], async (body) => {
+  const res = await batchPost('/api/v1/logs/ingest/batch', body)
+  if (res.status !== 202) failures++
+})
+const server_b = rate(lines.length, performance.now() - startedB)
+const afterB = await health()
+console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, ${failures} failed)`)
+
+const singlePost = createPoster(url, { ...headers, 'content-type': 'application/json' }, SINGLE_CLIENTS)
+/** CPU seconds used so far by a process (utime + stime from /proc), for the split below. */
+const cpuOf = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+let c = 0
+const serverCpu0 = cpuOf(server.pid!)
+const clientCpu0 = process.cpuUsage()
+const startedC = performance.now()
+await runLanes(SINGLE_CLIENTS, () => (c < SINGLE_REQUESTS ? lines[c++ % lines.length] : undefined), async (body) => {
+  const res = await singlePost('/api/v1/logs/ingest', body)
+  if (res.status !== 202) failures++
+})
+const elapsedC = (performance.now() - startedC) / 1000
+const single = rate(SINGLE_REQUESTS, elapsedC * 1000)
+const serverCpu = (cpuOf(server.pid!) - serverCpu0) / elapsedC
+const clientUsage = process.cpuUsage(clientCpu0)
+const clientCpu = (clientUsage.user + clientUsage.system) / 1e6 / elapsedC
+const afterC = await health()
+const requestsC = afterC.ingest.requests - afterB.ingest.requests
+const insertsC = afterC.ingest.inserts - afterB.ingest.inserts
+const insertMsC = afterC.ingest.insert_ms - afterB.ingest.insert_ms
+console.log(`(c) server, single-entry requests x ${SINGLE_CLIENTS} clients (keep-alive): ${fmt(single)} requests/s; ${fmt(requestsC)} requests → ${fmt(insertsC)} engine inserts (${(requestsC / Math.max(1, insertsC)).toFixed(1)} requests per insert, ${(insertMsC / Math.max(1, insertsC)).toFixed(1)} ms per insert); CPU: server ${(serverCpu * 100).toFixed(0)} %, load generator ${(clientCpu * 100).toFixed(0)} % of one core`)
+
+server.kill('SIGTERM')
+await server
+rmSync(home, { recursive: true, force: true })
+
+console.log('')
+console.log('| measure | result | target |')
+console.log('| --- | --- | --- |')
+console.log(`| (a) raw engine, JSONEachRow via the client | ${fmt(raw)} entries/s | baseline |`)
+console.log(`| (b) server, HTTP 1,000-line NDJSON batches | ${fmt(server_b)} entries/s | ≥ 60 % of (a) |`)
+console.log(`| b/a | ${((server_b / raw) * 100).toFixed(1)} % | ≥ 60 % |`)
+console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 5,000 |`)
+console.log(`| failed requests | ${failures} | 0 |`)

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+
+// Own file (own process, own engine): a tight log_ingest bucket, and an engine that dies.
+let t: TestApp
+
+beforeAll(async () => {
+  t = await createTestApp({ config: { ingest: { rate_per_second: 1, burst: 3 } } })
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+const ingest = (token: string, message: string) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/api/v1/logs/ingest',
+    headers: { ...bearer(token), 'content-type': 'application/json' },
+    payload: JSON.stringify({ message }),
+  })
+
+describe('log_ingest rate limit', () => {
+  it('answers 429 rate_limited with Retry-After once a token has used its burst', async () => {
+    const a = await t.project()
+    const b = await t.project()
+    for (let i = 0; i < 3; i++) expect((await ingest(a.ingest_token, `burst ${i}`)).statusCode).toBe(202)
+    const limited = await ingest(a.ingest_token, 'one too many')
+    expect(limited.statusCode).toBe(429)
+    expect(limited.json().error.code).toBe('rate_limited')
+    expect(limited.headers['retry-after']).toBe('1')
+    expect(limited.headers['x-request-id']).toBe(limited.json().request_id)
+    // Keyed by ingest token: another project's token has its own bucket.
+    expect((await ingest(b.ingest_token, 'other bucket')).statusCode).toBe(202)
+    t.clock.advance(1000)
+    expect((await ingest(a.ingest_token, 'refilled')).statusCode).toBe(202)
+    expect((await ingest(a.ingest_token, 'empty again')).statusCode).toBe(429)
+    const rows = await t.rows<{ n: string }>('SELECT count() AS n FROM krafter.log_entries WHERE project_id = {p:UUID}', { p: a.id })
+    expect(Number(rows[0]!.n)).toBe(4)
+  })
+})
+
+describe('engine failure', () => {
+  it('answers 503 engine_unavailable, counts nothing, and health says so', async () => {
+    t.clock.advance(10_000)
+    const p = await t.project()
+    expect((await ingest(p.ingest_token, 'before')).statusCode).toBe(202)
+    await t.engine.close()
+    const res = await ingest(p.ingest_token, 'after')
+    expect(res.statusCode).toBe(503)
+    expect(res.json().error.code).toBe('engine_unavailable')
+    expect(res.body).not.toMatch(/chdb|ClickHouse|at .*\.js/i)
+    const usage = (await t.app.inject({ url: `/api/v1/logs/projects/${p.id}/usage`, headers: bearer(t.teamKey) })).json().data
+    expect(usage.today.entries).toBe(1)
+    const health = await t.app.inject({ url: '/healthz' })
+    expect(health.statusCode).toBe(503)
+    expect(health.json()).toMatchObject({ status: 'degraded', engine: { ok: false } })
+  })
+})
