@@ -5,7 +5,7 @@
  *  (c) single-entry requests with keep-alive
  * Prints entries/s for each and the ratio b/a. BENCH_ENTRIES (default 1,000,000) sizes it.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { Readable } from 'node:stream'
 import path from 'node:path'
@@ -20,7 +20,8 @@ import { createPoster, runLanes } from './http.js'
 const N = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
 const BATCH = 1000
 const BATCH_CLIENTS = Number(process.env.BENCH_BATCH_CLIENTS ?? 4)
-const SINGLE_CLIENTS = Number(process.env.BENCH_SINGLE_CLIENTS ?? 64)
+// Many keep-alive connections, as a fleet of services holds; the batcher groups their requests.
+const SINGLE_CLIENTS = Number(process.env.BENCH_SINGLE_CLIENTS ?? 256)
 const SINGLE_REQUESTS = Number(process.env.BENCH_SINGLE_REQUESTS ?? 100_000)
 const BIN = path.resolve('bin/run.js')
 
@@ -98,6 +99,31 @@ const server_b = rate(lines.length, performance.now() - startedB)
 const afterB = await health()
 console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, ${failures} failed)`)
 
+/**
+ * (c) with wrk when the machine has it (apt-get install wrk): a C load generator leaves the
+ * server the CPU that a Node client would take on this 2-core machine. BENCH_CLIENT=node forces
+ * the Node client.
+ */
+const runWrk = async (seconds: number): Promise<{ rps: number; non2xx: number; requests: number } | undefined> => {
+  if (process.env.BENCH_CLIENT === 'node') return undefined
+  const probe = await execa('wrk', ['--version'], { reject: false })
+  if (probe.failed && probe.exitCode !== 1) return undefined
+  const bodies = lines.slice(0, 2000).map((l) => `[==[${l}]==]`).join(',\n')
+  const script = path.join(home, 'single.lua')
+  writeFileSync(
+    script,
+    `local bodies = {${bodies}}\nlocal i = 0\n` +
+      `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${project.ingest_token}"\n` +
+      `request = function() i = i % #bodies + 1; return wrk.format(nil, "/api/v1/logs/ingest", nil, bodies[i]) end\n`,
+  )
+  const out = (await execa('wrk', ['-t1', `-c${SINGLE_CLIENTS}`, `-d${seconds}s`, '--latency', '-s', script, url])).stdout
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
+  console.log(out.split('\n').filter((l) => /Latency|50%|99%|Requests\/sec|requests in/.test(l)).map((l) => `    wrk: ${l.trim()}`).join('\n'))
+  return { rps: Math.round(rps), non2xx, requests }
+}
+
 const singlePost = createPoster(url, { ...headers, 'content-type': 'application/json' }, SINGLE_CLIENTS)
 /** CPU seconds used so far by a process (utime + stime from /proc), for the split below. */
 const cpuOf = (pid: number): number => {
@@ -108,12 +134,17 @@ let c = 0
 const serverCpu0 = cpuOf(server.pid!)
 const clientCpu0 = process.cpuUsage()
 const startedC = performance.now()
-await runLanes(SINGLE_CLIENTS, () => (c < SINGLE_REQUESTS ? lines[c++ % lines.length] : undefined), async (body) => {
-  const res = await singlePost('/api/v1/logs/ingest', body)
-  if (res.status !== 202) failures++
-})
+const viaWrk = await runWrk(Number(process.env.BENCH_SINGLE_SECONDS ?? 20))
+if (viaWrk) {
+  failures += viaWrk.non2xx
+} else {
+  await runLanes(SINGLE_CLIENTS, () => (c < SINGLE_REQUESTS ? lines[c++ % lines.length] : undefined), async (body) => {
+    const res = await singlePost('/api/v1/logs/ingest', body)
+    if (res.status !== 202) failures++
+  })
+}
 const elapsedC = (performance.now() - startedC) / 1000
-const single = rate(SINGLE_REQUESTS, elapsedC * 1000)
+const single = viaWrk ? viaWrk.rps : rate(SINGLE_REQUESTS, elapsedC * 1000)
 const serverCpu = (cpuOf(server.pid!) - serverCpu0) / elapsedC
 const clientUsage = process.cpuUsage(clientCpu0)
 const clientCpu = (clientUsage.user + clientUsage.system) / 1e6 / elapsedC
@@ -121,7 +152,7 @@ const afterC = await health()
 const requestsC = afterC.ingest.requests - afterB.ingest.requests
 const insertsC = afterC.ingest.inserts - afterB.ingest.inserts
 const insertMsC = afterC.ingest.insert_ms - afterB.ingest.insert_ms
-console.log(`(c) server, single-entry requests x ${SINGLE_CLIENTS} clients (keep-alive): ${fmt(single)} requests/s; ${fmt(requestsC)} requests → ${fmt(insertsC)} engine inserts (${(requestsC / Math.max(1, insertsC)).toFixed(1)} requests per insert, ${(insertMsC / Math.max(1, insertsC)).toFixed(1)} ms per insert); CPU: server ${(serverCpu * 100).toFixed(0)} %, load generator ${(clientCpu * 100).toFixed(0)} % of one core`)
+console.log(`(c) server, single-entry requests x ${SINGLE_CLIENTS} connections (keep-alive, ${viaWrk ? 'wrk' : 'Node client'}): ${fmt(single)} requests/s; ${fmt(requestsC)} requests → ${fmt(insertsC)} engine inserts (${(requestsC / Math.max(1, insertsC)).toFixed(1)} requests per insert, ${(insertMsC / Math.max(1, insertsC)).toFixed(1)} ms per insert); CPU: server ${(serverCpu * 100).toFixed(0)} %, ${viaWrk ? 'load generator: wrk' : `load generator ${(clientCpu * 100).toFixed(0)} %`} of one core`)
 
 server.kill('SIGTERM')
 await server

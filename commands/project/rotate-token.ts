@@ -4,6 +4,8 @@ import { projectArg } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
 import { resolveProject, rotateProjectToken, RotateTokenInput, type ProjectWithToken } from '../../src/logs/projects.js'
 import { parseInput } from '../../src/validation.js'
+import { viaServerOrLocal, type Via } from '../../src/ops/engine-access.js'
+import { callServer } from '../../src/ops/runtime.js'
 
 export default class ProjectRotateToken extends KrafterCommand {
   static override summary = 'Issue a new ingest token; the old one stops working (now, or after --grace-seconds)'
@@ -12,14 +14,19 @@ export default class ProjectRotateToken extends KrafterCommand {
     'grace-seconds': Flags.integer({ description: 'Keep the old token valid this long (0-86400)', default: 0 }),
   }
 
-  async run(): Promise<ProjectWithToken> {
+  async run(): Promise<ProjectWithToken & { via: Via }> {
     const { args, flags } = await this.parse(ProjectRotateToken)
     const input = parseInput(RotateTokenInput, { grace_seconds: flags['grace-seconds'] }, 'rotation')
-    const project = await this.withContext(flags['data-dir'], (ctx) =>
-      rotateProjectToken(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, input),
-    )
-    this.log(renderRecord(project))
+    const { result, via } = await this.withContext(flags['data-dir'], (ctx) => {
+      const id = resolveProject(ctx, ctx.team.id, args.project).id
+      // Through a running serve, so that its token cache drops the old token at once.
+      return viaServerOrLocal(ctx, {
+        server: async (runtime) => (await callServer<ProjectWithToken>(runtime, 'POST', `/logs/projects/${id}/rotate_token`, input)).data!,
+        local: () => rotateProjectToken(ctx, ctx.team.id, id, input),
+      })
+    })
+    this.log(renderRecord(result))
     this.log('\nThe new ingest_token is shown only this once.')
-    return project
+    return { ...result, via }
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { Engine } from '../engine/engine.js'
 import type { MetaDb } from '../meta/db.js'
+import { AccessLog } from './plugins/access-log.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerErrorHandling } from './plugins/errors.js'
 import { genReqId } from './plugins/request-id.js'
@@ -46,8 +47,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     genReqId,
     requestIdHeader: false,
-    // One access-log line per request (below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     bodyLimit: deps.config.server.body_limit_mb * 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -59,9 +59,6 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('X-Request-Id', request.id)
-  })
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
   })
   registerErrorHandling(app)
   registerAuth(app, deps)

@@ -165,20 +165,24 @@ type TokenRow = Project & { token_hash: string; expires_at: string | null; revok
 
 /**
  * Ingest tokens looked up by hash, cached per connection: the ingest path asks for the same
- * few tokens thousands of times a second. Any write through this module clears the cache, and
- * so does a write by another process (SQLite's data_version changes), so a rotated or deleted
- * token is refused on the very next request wherever the rotation happened.
+ * few tokens thousands of times a second. Any write through this connection clears the cache
+ * at once (API rotations and deletions, and CLI commands that go through a running serve). A
+ * write by another process is noticed through SQLite's data_version, checked at most every
+ * TOKEN_RECHECK_MS because the check itself costs more than the rest of the lookup.
  */
-const tokenCaches = new WeakMap<MetaDb, { version: number; rows: Map<string, TokenRow | null> }>()
+const TOKEN_RECHECK_MS = 50
+const tokenCaches = new WeakMap<MetaDb, { version: number; checkedAt: number; rows: Map<string, TokenRow | null> }>()
 
 const tokenCache = (db: MetaDb): Map<string, TokenRow | null> => {
-  // A prepared (cached) statement: db.pragma() compiles one per call.
-  const version = db.prepare('PRAGMA data_version').pluck().get() as number
+  const now = performance.now()
   let cache = tokenCaches.get(db)
-  if (!cache || cache.version !== version || cache.rows.size > 10_000) {
-    cache = { version, rows: new Map() }
+  if (cache && now - cache.checkedAt < TOKEN_RECHECK_MS && cache.rows.size < 10_000) return cache.rows
+  const version = db.prepare('PRAGMA data_version').pluck().get() as number
+  if (!cache || cache.version !== version || cache.rows.size >= 10_000) {
+    cache = { version, checkedAt: now, rows: new Map() }
     tokenCaches.set(db, cache)
   }
+  cache.checkedAt = now
   return cache.rows
 }
 

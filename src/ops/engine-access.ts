@@ -5,19 +5,29 @@ import type { RuntimeInfo } from './runtime.js'
 export type Via = 'server' | 'direct'
 
 /**
- * Engine work from the CLI. chDB lets one process open the data, so while `serve` runs the
- * work goes through its API; otherwise the command opens the engine itself. Callers report
- * which path was taken (`via` in --json output).
+ * Work a running `serve` must do itself: engine work (chDB lets one process open the data)
+ * and changes to what it caches (ingest tokens). While serve runs the work goes through its
+ * API; otherwise the command does it here. Callers report which path was taken (`via`).
  */
-export const viaServerOrEngine = async <T>(
+export const viaServerOrLocal = async <T>(
+  ctx: OpsContext,
+  paths: { server: (runtime: RuntimeInfo) => Promise<T>; local: () => T | Promise<T> },
+): Promise<{ result: T; via: Via }> =>
+  ctx.runtime ? { result: await paths.server(ctx.runtime), via: 'server' } : { result: await paths.local(), via: 'direct' }
+
+/** As viaServerOrLocal, opening the engine for the local path. */
+export const viaServerOrEngine = <T>(
   ctx: OpsContext,
   paths: { server: (runtime: RuntimeInfo) => Promise<T>; direct: (engine: Engine) => Promise<T> },
-): Promise<{ result: T; via: Via }> => {
-  if (ctx.runtime) return { result: await paths.server(ctx.runtime), via: 'server' }
-  const engine = await openEngine(ctx.config, ctx.paths)
-  try {
-    return { result: await paths.direct(engine), via: 'direct' }
-  } finally {
-    await engine.close()
-  }
-}
+): Promise<{ result: T; via: Via }> =>
+  viaServerOrLocal(ctx, {
+    server: paths.server,
+    local: async () => {
+      const engine = await openEngine(ctx.config, ctx.paths)
+      try {
+        return await paths.direct(engine)
+      } finally {
+        await engine.close()
+      }
+    },
+  })

@@ -1,5 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openMeta } from '../../src/meta/db.js'
+import { rotateIngestToken } from '../../src/meta/projects.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
@@ -138,6 +140,22 @@ describe('POST /logs/ingest', () => {
     expectError(await send(p.ingest_token, '/logs/ingest', '{"message":"old"}'), 401, 'unauthorized')
     expect((await send(fresh, '/logs/ingest', '{"message":"new"}')).statusCode).toBe(202)
     expect((await stored(p.id)).map((r) => r.message).sort()).toEqual(['new', 'query', 'x-api-key'])
+  })
+})
+
+describe('tokens changed by another process', () => {
+  it('sees a rotation written by another SQLite connection within 50 ms', async () => {
+    const p = await t.project()
+    expect((await send(p.ingest_token, '/logs/ingest', '{"message":"before"}')).statusCode).toBe(202)
+    const other = openMeta(t.paths.meta)
+    try {
+      rotateIngestToken(other, t.teamId, p.id, 0, new Date())
+    } finally {
+      other.close()
+    }
+    // The server re-reads SQLite's data_version at most every 50 ms (see meta/projects.ts).
+    await new Promise((r) => setTimeout(r, 60))
+    expectError(await send(p.ingest_token, '/logs/ingest', '{"message":"after"}'), 401, 'unauthorized')
   })
 })
 

@@ -108,8 +108,9 @@ describe('krafter-logs CLI', () => {
         body: '{"message":"from the e2e test"}',
       })
     expect((await send(apiToken)).status).toBe(202)
-    // Rotated by another process (the CLI): the server refuses the old token on the next request.
+    // Rotated from the CLI (through the running server): the old token is refused at once.
     const rotated = await cli('project', 'rotate-token', 'api', '--json')
+    expect(json(rotated.stdout).via).toBe('server')
     const newToken = json(rotated.stdout).ingest_token
     expect(newToken).toMatch(/^krl_live_/)
     expect((await send(apiToken)).status).toBe(401)

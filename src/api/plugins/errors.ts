@@ -30,7 +30,10 @@ const fromFastifyError = (err: FastifyError): AppError => {
   }
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('unsupported_media_type', 'Unsupported Content-Type; send application/json')
+      return new AppError(
+        'unsupported_media_type',
+        'Unsupported Content-Type: send application/json (the batch endpoint also takes application/x-ndjson)',
+      )
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('payload_too_large', 'Request body is larger than the limit')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
