@@ -43,6 +43,10 @@ const rawDir = mkdtempSync(path.join(os.tmpdir(), 'krafter-bench-raw-'))
 const config = parseConfig({}, 'bench', {})
 const engine = await openEngine(config, dataPaths(rawDir))
 await migrateEngine(engine)
+// Session settings once: chDB runs per-query settings as extra statements.
+for (const set of ['input_format_skip_unknown_fields = 1', "date_time_input_format = 'best_effort'"]) {
+  await engine.client.command({ query: `SET ${set}` })
+}
 const rawInsert = async (chunkSize: number) => {
   await engine.client.command({ query: `TRUNCATE TABLE ${engine.database}.${LOG_TABLE}` })
   const started = performance.now()
@@ -50,7 +54,6 @@ const rawInsert = async (chunkSize: number) => {
     const { stream } = await engine.client.exec({
       query: `INSERT INTO ${engine.database}.${LOG_TABLE} FORMAT JSONEachRow`,
       values: Readable.from([body], { objectMode: false }),
-      clickhouse_settings: { input_format_skip_unknown_fields: 1, date_time_input_format: 'best_effort', type_json_skip_duplicated_paths: 1 },
     })
     stream.destroy()
   }

@@ -3,6 +3,7 @@ import { createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { UserError } from '../errors.js'
 import { acquireEngineLock } from './lock.js'
+import { LOG_INSERT_SETTINGS } from './schema.js'
 import type { Engine } from './engine.js'
 import { assertSupportedVersion } from './engine.js'
 
@@ -31,6 +32,9 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     const rows = await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>()
     version = rows[0]?.v ?? '0'
     assertSupportedVersion(version, `embedded engine (${options.path})`)
+    for (const [key, value] of Object.entries(LOG_INSERT_SETTINGS)) {
+      await client.command({ query: `SET ${key} = ${value}` })
+    }
   } catch (err) {
     await client.close()
     releaseLock()
@@ -42,6 +46,7 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     client,
     database: options.database,
     version,
+    insertSettings: {},
     async ping() {
       if (closed) return false
       try {

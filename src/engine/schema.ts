@@ -76,3 +76,9 @@ export const engineSchemaVersion = async (engine: Engine): Promise<number> => {
 }
 
 export const LOG_TABLE = 'log_entries'
+
+/** Settings every insert into log_entries needs, whatever the engine mode. */
+export const LOG_INSERT_SETTINGS = {
+  // `{"a": {"b": 1}, "a.b": 2}` names one path twice; keep the first instead of failing the insert.
+  type_json_skip_duplicated_paths: 1,
+} as const

@@ -22,12 +22,6 @@ export interface BatcherStats {
   insert_ms: number
 }
 
-/** Settings of every engine insert of log entries. */
-export const INSERT_SETTINGS = {
-  // `{"a": {"b": 1}, "a.b": 2}` names one path twice; keep the first instead of failing the batch.
-  type_json_skip_duplicated_paths: 1,
-} as const
-
 /**
  * Group commit for log entries: concurrent requests queue their rows, one engine INSERT takes
  * all that are queued, and each request's promise settles only when the INSERT holding its
@@ -106,7 +100,7 @@ export class InsertBatcher {
       const { stream } = await this.engine.client.exec({
         query: `INSERT INTO \`${this.engine.database}\`.${LOG_TABLE} FORMAT JSONEachRow`,
         values: Readable.from([body], { objectMode: false }),
-        clickhouse_settings: INSERT_SETTINGS,
+        clickhouse_settings: this.engine.insertSettings,
       })
       stream.destroy()
       this.stats.inserts++

@@ -292,6 +292,9 @@ describe('bad input never costs accepted entries', () => {
     // Lone UTF-16 surrogates (legal JSON, refused by ClickHouse) are made well-formed, not fatal.
     const surrogate = await send(tok, '/logs/ingest/batch', '{"message":"lone \\ud800 here","metadata":{"k\\udc00":"v\\ud83d"}}\n')
     expect(surrogate.json().data).toEqual({ accepted: 1, rejected: 0 })
+    // The same JSON path spelt twice (nested and dotted) would fail a ClickHouse insert by default.
+    const dup = await send(tok, '/logs/ingest/batch', '{"message":"dup path","metadata":{"a":{"b":1},"a.b":2}}\n')
+    expect(dup.json().data).toEqual({ accepted: 1, rejected: 0 })
     // A 300 KiB message and metadata nested 40 deep are line errors.
     let deep: Record<string, unknown> = { leaf: 1 }
     for (let i = 0; i < 40; i++) deep = { d: deep }
@@ -314,6 +317,7 @@ describe('bad input never costs accepted entries', () => {
     for (let i = 0; i < 50; i++) expect(messages).toContain(`keep ${i}`)
     expect(messages).toContain('utf8 neighbour')
     expect(messages).toContain('lone \ufffd here')
-    expect(messages.length).toBe(50 + 1 + 1 + 1 + 10_000)
+    expect(messages).toContain('dup path')
+    expect(messages.length).toBe(50 + 1 + 1 + 1 + 1 + 10_000)
   })
 })
