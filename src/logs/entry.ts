@@ -166,10 +166,11 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
   let metadataBytes = 0
   let metadataJson = '{}'
   if (extra || e.metadata) {
-    if (depthOf(metadata, LIMITS.metadataDepth) > LIMITS.metadataDepth) {
+    metadataJson = str(metadata)
+    // Nesting deeper than the limit needs at least two characters per level.
+    if (metadataJson.length > 2 * LIMITS.metadataDepth && depthOf(metadata, LIMITS.metadataDepth) > LIMITS.metadataDepth) {
       return { error: { field: 'metadata', message: `must not nest deeper than ${LIMITS.metadataDepth} levels` } }
     }
-    metadataJson = str(metadata)
     metadataBytes = Buffer.byteLength(metadataJson, 'utf8')
     if (metadataBytes > LIMITS.metadataBytes) {
       return { error: { field: 'metadata', message: `must be at most ${LIMITS.metadataBytes / 1024} KiB encoded` } }
