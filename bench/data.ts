@@ -30,19 +30,18 @@ export const makeEntryFactory = (seed = 42, baseMs = Date.now() - 3_600_000) => 
     i++
     const service = SERVICES[Math.floor(r() * SERVICES.length)]!
     const hex = (n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('')
+    const traced = r() < 0.6
     return {
       timestamp: new Date(baseMs + i * 3).toISOString(),
       level: LEVELS[Math.floor(r() * LEVELS.length)],
       service,
       stream: r() < 0.7 ? 'app' : 'access',
       message: TEMPLATES[Math.floor(r() * TEMPLATES.length)]!(r, w),
-      trace_id: hex(32),
-      span_id: hex(16),
+      ...(traced ? { trace_id: hex(32), span_id: hex(16) } : {}),
       metadata: {
         user: { id: Math.floor(r() * 100000), plan: r() < 0.2 ? 'pro' : 'free' },
         http: { method: r() < 0.7 ? 'GET' : 'POST', status: r() < 0.9 ? 200 : 503, duration_ms: Math.floor(r() * 1500) },
         region: r() < 0.5 ? 'eu-west-1' : 'us-east-1',
-        host: `${service}-${Math.floor(r() * 8)}`,
       },
     }
   }

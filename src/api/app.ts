@@ -11,6 +11,7 @@ import { genReqId } from './plugins/request-id.js'
 import { healthRoutes } from './routes/health.js'
 import { projectRoutes } from './routes/projects.js'
 import { ingestRoutes } from './routes/ingest.js'
+import { searchRoutes } from './routes/search.js'
 import { InsertBatcher } from '../logs/batcher.js'
 import { createIdGenerator } from '../logs/ids.js'
 import type { IngestDeps } from '../logs/ingest.js'
@@ -74,6 +75,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(healthRoutes, deps)
       await api.register(projectRoutes, deps)
       await api.register(ingestRoutes, deps)
+      await api.register(searchRoutes, deps)
     },
     { prefix: '/api/v1' },
   )

@@ -3,7 +3,7 @@ import { createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { UserError } from '../errors.js'
 import { acquireEngineLock } from './lock.js'
-import { LOG_INSERT_SETTINGS } from './schema.js'
+import { ENGINE_SESSION_SETTINGS } from './schema.js'
 import type { Engine } from './engine.js'
 import { assertSupportedVersion } from './engine.js'
 
@@ -32,7 +32,7 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     const rows = await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>()
     version = rows[0]?.v ?? '0'
     assertSupportedVersion(version, `embedded engine (${options.path})`)
-    for (const [key, value] of Object.entries(LOG_INSERT_SETTINGS)) {
+    for (const [key, value] of Object.entries(ENGINE_SESSION_SETTINGS)) {
       await client.command({ query: `SET ${key} = ${value}` })
     }
   } catch (err) {
@@ -46,7 +46,6 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     client,
     database: options.database,
     version,
-    insertSettings: {},
     async ping() {
       if (closed) return false
       try {

@@ -16,11 +16,6 @@ export interface Engine {
   readonly cluster?: string
   /** Server version, read at open time. */
   readonly version: string
-  /**
-   * Settings to send with each log insert. Empty for the embedded engine, whose session was
-   * given LOG_INSERT_SETTINGS once at open: chDB runs per-query settings as extra statements.
-   */
-  readonly insertSettings: Record<string, string | number>
   /** True while the engine answers queries. */
   ping(): Promise<boolean>
   close(): Promise<void>

@@ -77,8 +77,14 @@ export const engineSchemaVersion = async (engine: Engine): Promise<number> => {
 
 export const LOG_TABLE = 'log_entries'
 
-/** Settings every insert into log_entries needs, whatever the engine mode. */
-export const LOG_INSERT_SETTINGS = {
+/**
+ * Settings every statement on the log tables relies on, whatever the engine mode. The embedded
+ * engine gets them once per session (chDB runs per-query settings as extra SET statements);
+ * a server gets them with every request from the client's defaults.
+ */
+export const ENGINE_SESSION_SETTINGS = {
   // `{"a": {"b": 1}, "a.b": 2}` names one path twice; keep the first instead of failing the insert.
   type_json_skip_duplicated_paths: 1,
+  // Metadata numbers come back as JSON numbers, not strings.
+  output_format_json_quote_64bit_integers: 0,
 } as const

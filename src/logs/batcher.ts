@@ -100,7 +100,6 @@ export class InsertBatcher {
       const { stream } = await this.engine.client.exec({
         query: `INSERT INTO \`${this.engine.database}\`.${LOG_TABLE} FORMAT JSONEachRow`,
         values: Readable.from([body], { objectMode: false }),
-        clickhouse_settings: this.engine.insertSettings,
       })
       stream.destroy()
       this.stats.inserts++

@@ -4,7 +4,7 @@ import type { FieldError } from '../errors.js'
 export const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const
 export type Level = (typeof LEVELS)[number]
 
-const LEVEL_ALIASES: Record<string, Level> = {
+export const LEVEL_ALIASES: Record<string, Level> = {
   debug: 'debug',
   info: 'info',
   warn: 'warn',

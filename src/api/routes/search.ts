@@ -1,0 +1,50 @@
+import { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { getProject } from '../../logs/projects.js'
+import { exportChunks, exportEntries, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../../logs/search.js'
+import type { AppContext } from '../app.js'
+import { assertProjectAccess } from '../plugins/auth.js'
+
+const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
+
+/** A file name for a download: project name and export time, safe in any file system. */
+export const exportFileName = (projectName: string, at: Date, format: string): string => {
+  const slug = projectName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'project'
+  return `krafter-${slug}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z.${format}`
+}
+
+/** Search, volume stats and export (API.md). The project is checked before any engine work. */
+export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const project = (request: FastifyRequest, id: string) => {
+    const { teamId } = assertProjectAccess(request, id)
+    return getProject(deps, teamId, id)
+  }
+
+  const search = async (request: FastifyRequest, input: SearchInput) => {
+    project(request, input.project_id)
+    const result = await searchLogs(deps.engine, input, deps.clock())
+    return { data: result.entries, has_more: result.has_more, cursor: result.cursor, stats: result.stats, request_id: request.id }
+  }
+  app.get('/logs/search', { config: read, schema: { querystring: SearchInput } }, (request) => search(request, request.query))
+  app.post('/logs/search', { config: read, schema: { body: SearchInput } }, (request) => search(request, request.body))
+
+  app.get('/logs/stats', { config: read, schema: { querystring: StatsInput } }, async (request) => {
+    project(request, request.query.project_id)
+    const { stats, ...data } = await volumeStats(deps.engine, request.query, deps.clock())
+    return { data, stats, request_id: request.id }
+  })
+
+  app.get('/logs/export', { config: read, schema: { querystring: ExportInput } }, async (request, reply) => {
+    const input = request.query
+    const { name } = project(request, input.project_id)
+    const now = deps.clock()
+    const { entries } = await exportEntries(deps.engine, input, now)
+    return reply
+      .header('content-type', input.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${exportFileName(name, now, input.format)}"`)
+      .header('x-export-count', String(entries.length))
+      .send(Readable.from(exportChunks(entries, input.format)))
+  })
+}

@@ -1,0 +1,54 @@
+import type { QueryNode } from './ast.js'
+
+/**
+ * Collects bound parameters: every user value becomes a `{pN:Type}` placeholder, never SQL
+ * text. Identifiers in the SQL come from the fixed field list of ast.ts.
+ */
+export class Params {
+  readonly values: Record<string, unknown> = {}
+  private n = 0
+  bind(type: 'String' | 'Float64' | 'Array(String)' | 'Int64' | 'UUID' | 'UInt32', value: unknown): string {
+    const name = `p${this.n++}`
+    this.values[name] = value
+    return `{${name}:${type}}`
+  }
+}
+
+const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`)
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`)
+
+const SQL_COMPARISON = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const
+
+/** The message conditions lean on the text index of lower(message) (engine/schema.ts). */
+export const compileQuery = (node: QueryNode, params: Params): string => {
+  switch (node.type) {
+    case 'all':
+      return '1'
+    case 'and':
+      return `(${node.items.map((n) => compileQuery(n, params)).join(' AND ')})`
+    case 'or':
+      return `(${node.items.map((n) => compileQuery(n, params)).join(' OR ')})`
+    case 'not':
+      return `NOT ${compileQuery(node.item, params)}`
+    case 'word':
+      return `hasToken(lower(message), ${params.bind('String', node.token)})`
+    case 'phrase':
+      // The index narrows to granules with every token; the substring check keeps their order.
+      return `(hasAllTokens(lower(message), ${params.bind('Array(String)', node.tokens)}) AND positionCaseInsensitiveUTF8(message, ${params.bind('String', node.text)}) > 0)`
+    case 'prefix':
+      return `(lower(message) LIKE ${params.bind('String', `%${escapeLike(node.prefix)}%`)} AND match(lower(message), ${params.bind('String', `(^|[^a-z0-9])${escapeRegex(node.prefix)}`)}))`
+    case 'field':
+      if (node.op === 'exists') return `${node.field} != ''`
+      if (node.op === 'prefix') return `startsWith(${node.field}, ${params.bind('String', node.value)})`
+      return `${node.field} = ${params.bind('String', node.value)}`
+    case 'meta': {
+      const sub = `getSubcolumn(metadata, ${params.bind('String', node.path)})`
+      if (node.op === 'exists') return `NOT isNull(${sub})`
+      return `toString(${sub}) = ${params.bind('String', node.value)}`
+    }
+    case 'metaCompare': {
+      const sub = `getSubcolumn(metadata, ${params.bind('String', node.path)})`
+      return `toFloat64OrNull(toString(${sub})) ${SQL_COMPARISON[node.op]} ${params.bind('Float64', node.value)}`
+    }
+  }
+}

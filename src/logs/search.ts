@@ -1,0 +1,320 @@
+import { z } from 'zod'
+import type { Engine } from '../engine/engine.js'
+import { engineCall } from '../engine/engine.js'
+import { LOG_TABLE } from '../engine/schema.js'
+import { AppError, validationError } from '../errors.js'
+import { LEVEL_ALIASES, parseTimestamp } from './entry.js'
+import { decodeCursor, encodeCursor } from './paging.js'
+import { compileQuery, Params } from './query/compile.js'
+import { MAX_QUERY_LENGTH, parseQuery } from './query/parse.js'
+
+const timeBound = z.union([z.string().min(1).max(64), z.number()], { error: 'must be an ISO 8601 time or epoch milliseconds' })
+const name = z.string().max(200, 'must be at most 200 characters')
+
+/** The filters search, stats and export share (API.md "Search, stats and export"). */
+export const FilterShape = {
+  project_id: z.uuid('must be a project id (UUID)'),
+  q: z.string().max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`).optional(),
+  from: timeBound.optional(),
+  to: timeBound.optional(),
+  level: z.string().max(200).optional(),
+  service: name.optional(),
+  stream: name.optional(),
+  trace_id: z.string().max(128).optional(),
+  span_id: z.string().max(128).optional(),
+}
+
+export const SearchInput = z
+  .object({
+    ...FilterShape,
+    limit: z.coerce.number({ error: 'must be an integer from 1 to 1000' }).int('must be an integer from 1 to 1000').min(1, 'must be an integer from 1 to 1000').max(1000, 'must be an integer from 1 to 1000').default(100),
+    order: z.enum(['desc', 'asc'], { error: 'must be desc or asc' }).default('desc'),
+    cursor: z.string().min(1).max(512).optional(),
+  })
+  .strict()
+export type SearchInput = z.infer<typeof SearchInput>
+export type Filters = Pick<SearchInput, keyof typeof FilterShape>
+
+export interface LogEntry {
+  id: string
+  timestamp: string
+  level: string
+  service: string
+  stream: string
+  message: string
+  trace_id: string
+  span_id: string
+  metadata: Record<string, unknown>
+  received_at: string
+}
+
+export interface QueryStats {
+  elapsed_ms: number
+  rows_read: number
+}
+
+const DAY_US = 86_400_000_000
+
+/** From/to bounds: epoch milliseconds (number or digits) or an ISO 8601 / RFC 3339 time. */
+export const parseTimeBound = (value: string | number, field: string): number => {
+  const us =
+    typeof value === 'number' || /^\d+$/.test(value)
+      ? Number(value) * 1000
+      : parseTimestamp(value)
+  if (us === null || !Number.isFinite(us)) throw validationError(field, 'must be an ISO 8601 time or epoch milliseconds')
+  return us
+}
+
+/** Microseconds since the epoch → RFC 3339 with microseconds, e.g. 2026-11-27T10:00:00.123456Z. */
+export const isoMicros = (us: number): string => {
+  const ms = Math.floor(us / 1000)
+  return `${new Date(ms).toISOString().slice(0, 19)}.${String(us % 1_000_000).padStart(6, '0')}Z`
+}
+
+export interface Compiled {
+  where: string
+  params: Params
+  fromUs: number
+  toUs: number
+}
+
+/**
+ * The WHERE clause of a search: the project and time range always at the top level (tenant
+ * isolation does not depend on the query), then the filters and the compiled `q`.
+ */
+export const compileFilters = (input: Filters, now: Date): Compiled => {
+  const toUs = input.to !== undefined ? parseTimeBound(input.to, 'to') : now.getTime() * 1000
+  const fromUs = input.from !== undefined ? parseTimeBound(input.from, 'from') : toUs - DAY_US
+  if (fromUs >= toUs) throw validationError('from', 'must be before to')
+  const params = new Params()
+  const where = [
+    `project_id = ${params.bind('UUID', input.project_id)}`,
+    `timestamp >= fromUnixTimestamp64Micro(${params.bind('Int64', fromUs)}, 'UTC')`,
+    `timestamp < fromUnixTimestamp64Micro(${params.bind('Int64', toUs)}, 'UTC')`,
+  ]
+  if (input.level !== undefined) {
+    const levels = input.level.split(',').map((l) => l.trim()).filter(Boolean)
+    const normalized = levels.map((l) => LEVEL_ALIASES[l.toLowerCase()])
+    const bad = levels.find((_, i) => !normalized[i])
+    if (bad !== undefined || levels.length === 0) throw validationError('level', `must be a comma list of debug, info, warn, error, fatal`)
+    where.push(`level IN ${params.bind('Array(String)', [...new Set(normalized)])}`)
+  }
+  for (const field of ['service', 'stream', 'trace_id', 'span_id'] as const) {
+    const value = input[field]
+    if (value !== undefined) where.push(`${field} = ${params.bind('String', value)}`)
+  }
+  if (input.q !== undefined && input.q.trim() !== '') {
+    const node = parseQuery(input.q)
+    if (node.type !== 'all') where.push(compileQuery(node, params))
+  }
+  return { where: where.join('\n  AND '), params, fromUs, toUs }
+}
+
+const table = (engine: Engine): string => `\`${engine.database}\`.${LOG_TABLE}`
+
+const SELECT_ENTRY = `id, toUnixTimestamp64Micro(timestamp) AS ts, level, service, stream, message, trace_id, span_id, metadata,
+  toUnixTimestamp64Micro(received_at) AS rcv`
+
+interface EntryRow {
+  id: string
+  ts: number
+  level: string
+  service: string
+  stream: string
+  message: string
+  trace_id: string
+  span_id: string
+  metadata: Record<string, unknown>
+  rcv: number
+}
+
+const toEntry = (r: EntryRow): LogEntry => ({
+  id: r.id,
+  timestamp: isoMicros(Number(r.ts)),
+  level: r.level,
+  service: r.service,
+  stream: r.stream,
+  message: r.message,
+  trace_id: r.trace_id,
+  span_id: r.span_id,
+  metadata: r.metadata ?? {},
+  received_at: isoMicros(Number(r.rcv)),
+})
+
+/** Runs a SELECT … FORMAT JSONEachRow and returns its rows with the engine's read figures. */
+export const selectRows = async <T>(engine: Engine, sql: string, params: Params): Promise<{ rows: T[]; stats: QueryStats }> => {
+  const started = performance.now()
+  const result = await engineCall(() =>
+    engine.client.exec({ query: `${sql}\nFORMAT JSONEachRow`, query_params: params.values }),
+  )
+  let text = ''
+  for await (const chunk of result.stream) text += chunk.toString()
+  const rows: T[] = []
+  for (const line of text.split('\n')) if (line) rows.push(JSON.parse(line) as T)
+  return {
+    rows,
+    stats: {
+      elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
+      rows_read: Number(result.summary?.read_rows ?? 0),
+    },
+  }
+}
+
+export interface SearchResult {
+  entries: LogEntry[]
+  has_more: boolean
+  cursor: string | null
+  stats: QueryStats
+}
+
+interface CursorKey {
+  t: number
+  i: string
+}
+
+export const buildSearchSql = (engine: Engine, input: SearchInput, now: Date): { sql: string; params: Params } => {
+  const compiled = compileFilters(input, now)
+  const { params } = compiled
+  let where = compiled.where
+  if (input.cursor) {
+    const key = decodeCursor<CursorKey>(input.cursor, ['t', 'i'])
+    const op = input.order === 'desc' ? '<' : '>'
+    where += `\n  AND (timestamp, id) ${op} (fromUnixTimestamp64Micro(${params.bind('Int64', key.t)}, 'UTC'), ${params.bind('String', key.i)})`
+  }
+  const dir = input.order === 'desc' ? 'DESC' : 'ASC'
+  const sql = `SELECT ${SELECT_ENTRY}\nFROM ${table(engine)}\nWHERE ${where}\nORDER BY timestamp ${dir}, id ${dir}\nLIMIT ${params.bind('UInt32', input.limit + 1)}`
+  return { sql, params }
+}
+
+/**
+ * Keyset-paged search on (timestamp, id): the cursor is the last key of the page, so entries
+ * arriving meanwhile never shift a page and nothing is skipped or repeated.
+ */
+export const searchLogs = async (engine: Engine, input: SearchInput, now: Date): Promise<SearchResult> => {
+  const { sql, params } = buildSearchSql(engine, input, now)
+  const { rows, stats } = await selectRows<EntryRow>(engine, sql, params)
+  const hasMore = rows.length > input.limit
+  const page = rows.slice(0, input.limit)
+  const last = page[page.length - 1]
+  return {
+    entries: page.map(toEntry),
+    has_more: hasMore,
+    cursor: hasMore && last ? encodeCursor({ t: Number(last.ts), i: last.id }) : null,
+    stats,
+  }
+}
+
+// ---- stats ------------------------------------------------------------------------------
+
+export const StatsInput = z
+  .object({
+    ...FilterShape,
+    interval: z.string().regex(/^(auto|\d+[smhd]?)$/, 'must be auto, or a number of seconds, or like 30s, 5m, 1h, 1d').default('auto'),
+  })
+  .strict()
+export type StatsInput = z.infer<typeof StatsInput>
+
+const NICE_INTERVALS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800]
+const TARGET_BUCKETS = 120
+const MAX_BUCKETS = 2000
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+export const chooseInterval = (spec: string, rangeSeconds: number): number => {
+  if (spec === 'auto') return NICE_INTERVALS.find((i) => rangeSeconds / i <= TARGET_BUCKETS) ?? NICE_INTERVALS[NICE_INTERVALS.length - 1]!
+  const match = /^(\d+)([smhd]?)$/.exec(spec)!
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's']!
+  if (seconds < 1) throw validationError('interval', 'must be at least 1 second')
+  if (rangeSeconds / seconds > MAX_BUCKETS) throw validationError('interval', `gives more than ${MAX_BUCKETS} buckets for this range`)
+  return seconds
+}
+
+export interface StatsBucket {
+  time: string
+  total: number
+  counts: Record<'debug' | 'info' | 'warn' | 'error' | 'fatal', number>
+}
+
+export interface StatsResult {
+  interval_seconds: number
+  from: string
+  to: string
+  buckets: StatsBucket[]
+  stats: QueryStats
+}
+
+/** Counts per time bucket per level, zero-filled so a chart can draw it as it comes. */
+export const volumeStats = async (engine: Engine, input: StatsInput, now: Date): Promise<StatsResult> => {
+  const compiled = compileFilters(input, now)
+  const rangeSeconds = (compiled.toUs - compiled.fromUs) / 1e6
+  const interval = chooseInterval(input.interval, rangeSeconds)
+  const { params } = compiled
+  const sql = `SELECT toUnixTimestamp(toStartOfInterval(timestamp, toIntervalSecond(${params.bind('UInt32', interval)}))) AS b, level, count() AS n
+FROM ${table(engine)}
+WHERE ${compiled.where}
+GROUP BY b, level
+ORDER BY b`
+  const { rows, stats } = await selectRows<{ b: number; level: string; n: number }>(engine, sql, params)
+  const firstBucket = Math.floor(compiled.fromUs / 1e6 / interval) * interval
+  const lastBucket = Math.floor((compiled.toUs - 1) / 1e6 / interval) * interval
+  const buckets = new Map<number, StatsBucket>()
+  for (let t = firstBucket; t <= lastBucket; t += interval) {
+    buckets.set(t, { time: new Date(t * 1000).toISOString(), total: 0, counts: { debug: 0, info: 0, warn: 0, error: 0, fatal: 0 } })
+  }
+  for (const row of rows) {
+    const bucket = buckets.get(Number(row.b))
+    if (!bucket) continue
+    const level = row.level as keyof StatsBucket['counts']
+    if (level in bucket.counts) bucket.counts[level] += Number(row.n)
+    bucket.total += Number(row.n)
+  }
+  return {
+    interval_seconds: interval,
+    from: isoMicros(compiled.fromUs),
+    to: isoMicros(compiled.toUs),
+    buckets: [...buckets.values()],
+    stats,
+  }
+}
+
+// ---- export -----------------------------------------------------------------------------
+
+export const EXPORT_MAX = 10_000
+
+export const ExportInput = z
+  .object({
+    ...FilterShape,
+    format: z.enum(['csv', 'json'], { error: 'must be csv or json' }).default('csv'),
+    limit: z.coerce.number({ error: `must be an integer from 1 to ${EXPORT_MAX}` }).int(`must be an integer from 1 to ${EXPORT_MAX}`).min(1, `must be an integer from 1 to ${EXPORT_MAX}`).max(EXPORT_MAX, `must be an integer from 1 to ${EXPORT_MAX}`).default(EXPORT_MAX),
+    order: z.enum(['desc', 'asc'], { error: 'must be desc or asc' }).default('desc'),
+  })
+  .strict()
+export type ExportInput = z.infer<typeof ExportInput>
+
+export const CSV_COLUMNS = ['timestamp', 'level', 'service', 'stream', 'message', 'trace_id', 'span_id', 'metadata'] as const
+
+/** RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside. */
+export const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value)
+
+const csvLine = (e: LogEntry): string =>
+  [e.timestamp, e.level, e.service, e.stream, e.message, e.trace_id, e.span_id, JSON.stringify(e.metadata)].map(csvField).join(',') + '\r\n'
+
+/** The entries of an export as chunks of CSV or of one JSON array, for a streamed download. */
+export async function* exportChunks(entries: LogEntry[], format: 'csv' | 'json'): AsyncGenerator<string> {
+  const CHUNK = 500
+  if (format === 'csv') {
+    yield CSV_COLUMNS.join(',') + '\r\n'
+    for (let i = 0; i < entries.length; i += CHUNK) yield entries.slice(i, i + CHUNK).map(csvLine).join('')
+    return
+  }
+  yield '['
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    yield (i === 0 ? '' : ',') + entries.slice(i, i + CHUNK).map((e) => JSON.stringify(e)).join(',')
+  }
+  yield ']\n'
+}
+
+export const exportEntries = async (engine: Engine, input: ExportInput, now: Date): Promise<{ entries: LogEntry[]; stats: QueryStats }> => {
+  const result = await searchLogs(engine, { ...input, limit: input.limit, cursor: undefined } as SearchInput, now)
+  if (result.entries.length > EXPORT_MAX) throw new AppError('internal_error', 'export exceeded its limit')
+  return { entries: result.entries, stats: result.stats }
+}
