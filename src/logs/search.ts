@@ -242,8 +242,7 @@ export interface StatsResult {
   stats: QueryStats
 }
 
-/** Counts per time bucket per level, zero-filled so a chart can draw it as it comes. */
-export const volumeStats = async (engine: Engine, input: StatsInput, now: Date): Promise<StatsResult> => {
+export const buildStatsSql = (engine: Engine, input: StatsInput, now: Date) => {
   const compiled = compileFilters(input, now)
   const rangeSeconds = (compiled.toUs - compiled.fromUs) / 1e6
   const interval = chooseInterval(input.interval, rangeSeconds)
@@ -253,6 +252,12 @@ FROM ${table(engine)}
 WHERE ${compiled.where}
 GROUP BY b, level
 ORDER BY b`
+  return { sql, params, compiled, interval }
+}
+
+/** Counts per time bucket per level, zero-filled so a chart can draw it as it comes. */
+export const volumeStats = async (engine: Engine, input: StatsInput, now: Date): Promise<StatsResult> => {
+  const { sql, params, compiled, interval } = buildStatsSql(engine, input, now)
   const { rows, stats } = await selectRows<{ b: number; level: string; n: number }>(engine, sql, params)
   const firstBucket = Math.floor(compiled.fromUs / 1e6 / interval) * interval
   const lastBucket = Math.floor((compiled.toUs - 1) / 1e6 / interval) * interval

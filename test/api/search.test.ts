@@ -42,7 +42,7 @@ afterAll(async () => {
 })
 
 const search = async (params: Record<string, string | number>, token = t.teamKey) => {
-  const qs = new URLSearchParams(Object.entries({ project_id: a.id, ...params }).map(([k, v]) => [k, String(v)]))
+  const qs = new URLSearchParams(Object.entries({ project_id: a.id, ...params }).map(([k, v]) => [k, String(v)] as [string, string]))
   return t.app.inject({ url: `/api/v1/logs/search?${qs}`, headers: bearer(token) })
 }
 const messages = async (q: string, extra: Record<string, string | number> = {}) => {
@@ -73,7 +73,7 @@ describe('GET /logs/search', () => {
     expect(await messages('timeout')).toEqual([M[1]])
     expect(await messages('TIMEOUT database')).toEqual([M[1]])
     expect(await messages('timeout*')).toEqual([M[6], M[1]])
-    expect(await messages('"connection reset"')).toEqual([M[3], M[2]].filter((m) => m.toLowerCase().includes('connection reset')))
+    expect(await messages('"connection reset"')).toEqual([M[3], M[2]].filter((m) => m!.toLowerCase().includes('connection reset')))
     expect(await messages('reset')).toEqual([M[5], M[3], M[2]])
     expect(await messages('reset -password')).toEqual([M[3], M[2]])
     expect(await messages('reset NOT level:warn')).toEqual([M[5], M[3]])
@@ -188,8 +188,8 @@ describe('keyset pagination', () => {
       let cursor: string | null = null
       let page = 0
       do {
-        const qs = new URLSearchParams({ project_id: p.id, q: 'page', limit: '7', order, from: String(start - 60_000), ...(cursor ? { cursor } : {}) })
-        const res = await t.app.inject({ url: `/api/v1/logs/search?${qs}`, headers: bearer(t.teamKey) })
+        const qs: URLSearchParams = new URLSearchParams({ project_id: p.id, q: 'page', limit: '7', order, from: String(start - 60_000), ...(cursor ? { cursor } : {}) })
+        const res: { statusCode: number; body: string; json: () => any } = await t.app.inject({ url: `/api/v1/logs/search?${qs}`, headers: bearer(t.teamKey) })
         expect(res.statusCode, res.body).toBe(200)
         const body = res.json()
         seen.push(...body.data.map((e: { message: string }) => e.message))

@@ -1,0 +1,178 @@
+/**
+ * npm run bench:search — search latency at 10M entries.
+ * Generates BENCH_ENTRIES (default 10,000,000) entries for one project over the last 24 h,
+ * plus 20 % noise in two other projects, inside the engine (INSERT … SELECT). Then times
+ * typical queries through the HTTP API of the real server (p50/p95 over BENCH_RUNS, default
+ * 25) and, in the same run, the same SQL directly on the engine. Also prints stored bytes vs
+ * the raw NDJSON bytes of the same entries.
+ */
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { execa } from 'execa'
+import { parseConfig } from '../src/config/config.js'
+import { dataPaths } from '../src/config/paths.js'
+import { openEngine, type Engine } from '../src/engine/engine.js'
+import { openMeta } from '../src/meta/db.js'
+import { insertProject } from '../src/meta/projects.js'
+import { getDefaultTeam } from '../src/meta/teams.js'
+import { planInit } from '../src/ops/init.js'
+import { buildSearchSql, buildStatsSql, SearchInput, StatsInput } from '../src/logs/search.js'
+
+const N = Number(process.env.BENCH_ENTRIES ?? 10_000_000)
+const RUNS = Number(process.env.BENCH_RUNS ?? 25)
+const BIN = path.resolve('bin/run.js')
+const fmt = (n: number) => n.toLocaleString('en-US')
+
+const home = mkdtempSync(path.join(os.tmpdir(), 'krafter-bench-search-'))
+const { steps, state } = planInit({ dataDir: home, port: 0 })
+for (const step of steps) await step.run(state)
+const teamKey = state.result.team_api_key!
+const meta = openMeta(dataPaths(home).meta)
+const team = getDefaultTeam(meta)!
+const mk = (name: string) => insertProject(meta, team.id, { name, retention_days: 7, daily_limit_mb: 10_000_000 }, new Date()).project.id
+const target = mk('bench-target')
+const noise = [mk('bench-noise-1'), mk('bench-noise-2')]
+meta.close()
+
+const config = parseConfig({}, 'bench', {})
+const nowMs = Date.now()
+const toMs = nowMs
+const fromMs = nowMs - 86_400_000
+
+const generate = async (engine: Engine, projectId: string, count: number, seed: number) => {
+  // Deterministic pseudo-random fields from cityHash64(number, seed); timestamps spread evenly over 24 h.
+  await engine.client.command({
+    query: `INSERT INTO krafter.log_entries
+SELECT
+  toUUID({project:String}) AS project_id,
+  fromUnixTimestamp64Micro(toInt64({from:Int64} + intDiv(number * 86400000000, {count:UInt64})), 'UTC') AS timestamp,
+  leftPad(toString(number), 12, '0') AS id,
+  arrayElement(['debug','info','info','info','info','info','warn','warn','error','fatal'], 1 + h % 10) AS level,
+  arrayElement(['api-gateway','checkout','payments','search','notifications'], 1 + intDiv(h, 10) % 5) AS service,
+  if(intDiv(h, 50) % 10 < 7, 'app', 'access') AS stream,
+  multiIf(
+    number % 1000003 = 17, concat('kraken sighting in shard ', toString(h % 97)),
+    h % 4 = 0, concat('GET ', arrayElement(['/v1/orders','/v1/cart','/v1/users/me','/v1/search','/healthz'], 1 + intDiv(h, 7) % 5), ' completed in ', toString(h % 900), 'ms with status ', toString(if(h % 10 = 0, 500, 200))),
+    h % 4 = 1, concat('upstream ', arrayElement(['inventory','pricing','auth','ledger'], 1 + intDiv(h, 11) % 4), ' returned ', if(h % 3 = 0, 'connection reset', 'timeout'), ' after ', toString(h % 30), 's, retry ', toString(h % 5)),
+    h % 4 = 2, concat('database query took ', toString(h % 2000), 'ms rows=', toString(h % 500), ' table=', arrayElement(['orders','users','carts','payments'], 1 + intDiv(h, 13) % 4)),
+    concat('cache ', if(h % 2 = 0, 'miss', 'hit'), ' for user ', toString(h % 100000), ' key session:', lower(hex(h % 65536)))
+  ) AS message,
+  if(h % 10 < 6, lower(concat(hex(cityHash64(number, 1)), hex(cityHash64(number, 2)))), '') AS trace_id,
+  if(h % 10 < 6, lower(hex(cityHash64(number, 3))), '') AS span_id,
+  CAST(concat('{"user":{"id":', toString(h % 100000), ',"plan":"', if(h % 5 = 0, 'pro', 'free'), '"},"http":{"method":"', if(h % 10 < 7, 'GET', 'POST'),
+    '","status":', toString(multiIf(h % 20 = 0, 503, h % 20 = 1, 500, 200)), ',"duration_ms":', toString(h % 1500), '},"region":"', if(h % 2 = 0, 'eu-west-1', 'us-east-1'), '"}') AS JSON) AS metadata,
+  timestamp AS received_at
+FROM (SELECT number, cityHash64(number, {seed:UInt64}) AS h FROM numbers({count:UInt64}))`,
+    query_params: { project: projectId, from: fromMs * 1000, count, seed },
+    clickhouse_settings: { max_insert_threads: '2', max_threads: 2 },
+  })
+}
+
+let engine = await openEngine(config, dataPaths(home))
+let started = performance.now()
+console.log(`generating ${fmt(N)} entries for the target project and ${fmt(N / 5)} noise entries…`)
+await generate(engine, target, N, 1)
+for (const [i, id] of noise.entries()) await generate(engine, id, N / 10, 2 + i)
+console.log(`  generated in ${((performance.now() - started) / 1000).toFixed(0)} s`)
+const q1 = async <T>(query: string, params: Record<string, unknown> = {}) =>
+  (await (await engine.client.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>())[0]!
+// A trace id that exists, for the lookup.
+const traceId = (await q1<{ t: string }>(`SELECT trace_id AS t FROM krafter.log_entries WHERE project_id = {p:UUID} AND trace_id != '' LIMIT 1 OFFSET 4321`, { p: target })).t
+started = performance.now()
+// Let background merges settle so what is measured is the steady state of a day-old table.
+for (let i = 0; i < 120; i++) {
+  const m = await q1<{ n: string }>(`SELECT count() AS n FROM system.merges WHERE database = 'krafter'`)
+  const p = await q1<{ n: string }>(`SELECT count() AS n FROM system.parts WHERE database = 'krafter' AND table = 'log_entries' AND active`)
+  if (Number(m.n) === 0 && Number(p.n) <= 30) break
+  await new Promise((r) => setTimeout(r, 1000))
+}
+const size = await q1<{ stored: string; parts: string; rows: string }>(
+  `SELECT sum(bytes_on_disk) AS stored, count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = 'krafter' AND table = 'log_entries' AND active`,
+)
+const raw = await q1<{ raw: string }>(
+  `SELECT sum(length(formatRowNoNewline('JSONEachRow', toString(timestamp) AS timestamp, level, service, stream, message, trace_id, span_id, toJSONString(metadata) AS metadata)) + 1) AS raw FROM krafter.log_entries`,
+)
+console.log(`  storage: ${fmt(Number(size.rows))} rows in ${size.parts} parts, ${(Number(size.stored) / 1024 / 1024).toFixed(1)} MiB stored vs ${(Number(raw.raw) / 1024 / 1024).toFixed(1)} MiB as NDJSON (${(Number(raw.raw) / Number(size.stored)).toFixed(1)}x)`)
+await engine.close()
+
+const base = { project_id: target, from: String(fromMs), to: String(toMs) }
+const CASES: { name: string; path: 'search' | 'stats' | 'export'; params: Record<string, string> }[] = [
+  { name: 'rare word (q=kraken)', path: 'search', params: { q: 'kraken' } },
+  { name: 'common word (q=completed)', path: 'search', params: { q: 'completed' } },
+  { name: 'phrase (q="connection reset")', path: 'search', params: { q: '"connection reset"' } },
+  { name: 'level + service filter', path: 'search', params: { level: 'error', service: 'payments' } },
+  { name: 'metadata comparison (http.status>=500)', path: 'search', params: { q: 'metadata.http.status:>=500' } },
+  { name: 'trace_id lookup', path: 'search', params: { trace_id: traceId } },
+  { name: 'stats over 24 h', path: 'stats', params: {} },
+  { name: 'export 10,000 as CSV', path: 'export', params: { format: 'csv', limit: '10000' } },
+]
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
+}
+
+// Through the HTTP API of the real server.
+const server = execa('node', [BIN, 'serve'], { env: { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }, reject: false, stdout: 'ignore', stderr: 'inherit' })
+let url = ''
+for (let i = 0; i < 400 && !url; i++) {
+  await new Promise((r) => setTimeout(r, 50))
+  try {
+    url = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')).url
+  } catch {}
+}
+const http: Record<string, { p50: number; p95: number; rows: number }> = {}
+for (const c of CASES) {
+  const qs = new URLSearchParams({ ...base, ...c.params })
+  const times: number[] = []
+  let rows = 0
+  for (let i = 0; i < RUNS + 2; i++) {
+    const t0 = performance.now()
+    const res = await fetch(`${url}/api/v1/logs/${c.path}?${qs}`, { headers: { authorization: `Bearer ${teamKey}` } })
+    const body = await res.text()
+    const ms = performance.now() - t0
+    if (res.status !== 200) throw new Error(`${c.name}: HTTP ${res.status} ${body.slice(0, 300)}`)
+    if (i >= 2) times.push(ms)
+    rows = c.path === 'export' ? Number(res.headers.get('x-export-count')) : c.path === 'search' ? JSON.parse(body).data.length : JSON.parse(body).data.buckets.length
+  }
+  http[c.name] = { p50: percentile(times, 50), p95: percentile(times, 95), rows }
+}
+server.kill('SIGTERM')
+await server
+
+// The same SQL directly on the engine, in this process.
+engine = await openEngine(config, dataPaths(home))
+const direct: Record<string, { p50: number; p95: number }> = {}
+const now = new Date(toMs)
+for (const c of CASES) {
+  const built =
+    c.path === 'stats'
+      ? buildStatsSql(engine, StatsInput.parse({ ...base, ...c.params }), now)
+      : c.path === 'export'
+        ? buildSearchSql(engine, { ...SearchInput.parse(base), limit: 10_000 }, now)
+        : buildSearchSql(engine, SearchInput.parse({ ...base, ...c.params }), now)
+  const times: number[] = []
+  for (let i = 0; i < RUNS + 2; i++) {
+    const t0 = performance.now()
+    const { stream } = await engine.client.exec({ query: `${built.sql}\nFORMAT JSONEachRow`, query_params: built.params.values })
+    for await (const _ of stream) {
+      // read the whole result, as the server does
+    }
+    if (i >= 2) times.push(performance.now() - t0)
+  }
+  direct[c.name] = { p50: percentile(times, 50), p95: percentile(times, 95) }
+}
+await engine.close()
+rmSync(home, { recursive: true, force: true })
+
+console.log('')
+console.log(`| query (${fmt(N)} entries in the project, +${fmt(N / 5)} in others; ${RUNS} runs) | rows | HTTP p50 ms | HTTP p95 ms | engine p50 ms | engine p95 ms | p95 HTTP/engine | target |`)
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
+for (const c of CASES) {
+  const h = http[c.name]!
+  const d = direct[c.name]!
+  const target = c.path === 'export' ? '≤ 1000 ms' : '≤ 150 ms and ≤ 2×'
+  console.log(`| ${c.name} | ${fmt(h.rows)} | ${h.p50.toFixed(1)} | ${h.p95.toFixed(1)} | ${d.p50.toFixed(1)} | ${d.p95.toFixed(1)} | ${(h.p95 / d.p95).toFixed(2)} | ${target} |`)
+}
+console.log(`\nstorage: ${(Number(size.stored) / 1024 / 1024).toFixed(1)} MiB on disk for ${fmt(Number(size.rows))} entries vs ${(Number(raw.raw) / 1024 / 1024).toFixed(1)} MiB of NDJSON: ${(Number(raw.raw) / Number(size.stored)).toFixed(1)}x smaller`)

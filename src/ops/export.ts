@@ -1,0 +1,169 @@
+import { once } from 'node:events'
+import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs'
+import path from 'node:path'
+import { Readable, Transform, type Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import { exportFileName } from '../api/routes/search.js'
+import { AppError, errorMessage, UserError, type ErrorCode } from '../errors.js'
+import { resolveProject } from '../logs/projects.js'
+import { compileFilters, exportChunks, exportEntries, ExportInput } from '../logs/search.js'
+import { parseInput } from '../validation.js'
+import type { OpsContext } from './context.js'
+import { viaServerOrEngine, type Via } from './engine-access.js'
+import type { RuntimeInfo } from './runtime.js'
+
+/** `--out -`: the export goes to standard output. */
+export const STDOUT = '-'
+
+/** What the CLI passes: the filter flags as given (strings), validated here with ExportInput. */
+export interface ExportRequest {
+  project: string
+  filters: {
+    q?: string
+    from?: string
+    to?: string
+    level?: string
+    service?: string
+    stream?: string
+    trace_id?: string
+    span_id?: string
+    format?: string
+    limit?: string
+    order?: string
+  }
+  /** A file path, `-` for stdout, or undefined for the API's download name in the cwd. */
+  out?: string
+  force: boolean
+  /** Where `--out -` writes (tests may pass their own). */
+  stdout?: Writable
+}
+
+export interface ExportResult {
+  /** Absolute path of the written file, or `-` for stdout. */
+  file: string
+  format: 'csv' | 'json'
+  entries: number
+  bytes: number
+  via: Via
+}
+
+/** Counts the bytes that pass through, for the result. */
+class ByteCounter extends Transform {
+  bytes = 0
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
+    this.bytes += chunk.length
+    callback(null, chunk)
+  }
+}
+
+const alreadyExists = (file: string): UserError =>
+  new UserError(`${file} already exists; the export did not overwrite it.`, {
+    suggestions: ['Pass --force to overwrite it, or choose another file with --out.'],
+  })
+
+const fileError = (file: string, err: unknown): UserError =>
+  (err as NodeJS.ErrnoException).code === 'EEXIST' ? alreadyExists(file) : new UserError(`Could not write ${file}: ${errorMessage(err)}`)
+
+/**
+ * Writes a stream of export chunks to the destination and returns the bytes written. A file is
+ * created only now (after the query has succeeded), exclusively unless `force`; a file left
+ * half-written by a failure is removed.
+ */
+const writeExport = async (source: Readable, target: string, force: boolean, stdout: Writable): Promise<number> => {
+  const counter = new ByteCounter()
+  if (target === STDOUT) {
+    try {
+      await pipeline(source, counter, stdout, { end: false })
+    } catch (err) {
+      // A reader that went away (`| head`) is not a failure of the export.
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err
+    }
+    return counter.bytes
+  }
+  let file: WriteStream
+  try {
+    file = createWriteStream(target, { flags: force ? 'w' : 'wx' })
+    await once(file, 'open')
+  } catch (err) {
+    source.destroy()
+    throw fileError(target, err)
+  }
+  try {
+    await pipeline(source, counter, file)
+  } catch (err) {
+    rmSync(target, { force: true })
+    if (err instanceof AppError || err instanceof UserError) throw err
+    if ((err as NodeJS.ErrnoException).code && (err as NodeJS.ErrnoException).syscall) throw fileError(target, err)
+    throw new AppError('engine_unavailable', `The export stopped before it was complete: ${errorMessage(err)}`)
+  }
+  return counter.bytes
+}
+
+/** The query string of GET /logs/export for validated input. */
+export const exportQuery = (input: ExportInput): URLSearchParams => {
+  const qs = new URLSearchParams()
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) qs.set(key, String(value))
+  return qs
+}
+
+/**
+ * GET /logs/export on the running server as the local admin. The body is left unread for the
+ * caller to stream; an error envelope becomes an AppError, as callServer does.
+ */
+export const fetchExport = async (runtime: RuntimeInfo, input: ExportInput): Promise<Response> => {
+  let response: Response
+  try {
+    response = await fetch(new URL(`/api/v1/logs/export?${exportQuery(input)}`, runtime.url), {
+      headers: { authorization: `Bearer ${runtime.admin_token}` },
+      signal: AbortSignal.timeout(300_000),
+    })
+  } catch (err) {
+    throw new AppError('engine_unavailable', `Could not reach the running server at ${runtime.url}: ${errorMessage(err)}`)
+  }
+  if (!response.ok) {
+    const payload = (await response.json().catch(() => ({}))) as {
+      error?: { code: ErrorCode; message: string; details?: { field: string; message: string }[] }
+    }
+    const error = payload.error ?? { code: 'internal_error' as const, message: `HTTP ${response.status}` }
+    throw new AppError(error.code, error.message, { details: error.details })
+  }
+  if (!response.body) throw new AppError('internal_error', 'The server sent an export without a body')
+  return response
+}
+
+/**
+ * `krafter-logs export`: the entries of a project matching the filters, written as the API's
+ * download would be. While serve runs the export is streamed from its API (the engine belongs
+ * to that process); otherwise the engine is opened here.
+ */
+export const runExport = async (ctx: OpsContext, request: ExportRequest): Promise<ExportResult> => {
+  const project = resolveProject(ctx, ctx.team.id, request.project)
+  const raw: Record<string, unknown> = { project_id: project.id }
+  for (const [key, value] of Object.entries(request.filters)) if (value !== undefined) raw[key] = value
+  const input = parseInput(ExportInput, raw, 'export')
+  const now = ctx.clock()
+  // The rest of the validation (from/to, level, q) before any server call or engine start.
+  compileFilters(input, now)
+
+  const target =
+    request.out === STDOUT ? STDOUT : path.resolve(request.out ?? exportFileName(project.name, now, input.format))
+  // Checked again when the file is created (exclusively), after the query.
+  if (target !== STDOUT && !request.force && existsSync(target)) throw alreadyExists(target)
+  const stdout = request.stdout ?? process.stdout
+
+  const { result, via } = await viaServerOrEngine(ctx, {
+    server: async (runtime) => {
+      const response = await fetchExport(runtime, input)
+      const entries = Number(response.headers.get('x-export-count') ?? 0)
+      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
+      return { entries, bytes: await writeExport(body, target, request.force, stdout) }
+    },
+    direct: async (engine) => {
+      const { entries } = await exportEntries(engine, input, now)
+      const bytes = await writeExport(Readable.from(exportChunks(entries, input.format)), target, request.force, stdout)
+      return { entries: entries.length, bytes }
+    },
+  })
+  return { file: target, format: input.format, entries: result.entries, bytes: result.bytes, via }
+}
