@@ -40,8 +40,29 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     releaseLock()
     throw err
   }
+  // chDB's own read figure is the result's row count; the SelectedRows profile counter moves
+  // by the rows a query really read. Measured reads are chained so deltas do not overlap; the
+  // rows the counter query itself reads are measured once and subtracted.
+  const selectedRows = async (): Promise<number> => {
+    const rs = await client.query({ query: "SELECT value AS v FROM system.events WHERE event = 'SelectedRows'", format: 'JSONEachRow' })
+    return Number((await rs.json<{ v: string | number }>())[0]?.v ?? 0)
+  }
+  const first = await selectedRows()
+  const counterCost = (await selectedRows()) - first
+  let chain: Promise<unknown> = Promise.resolve()
+  const measureRowsRead = <T>(fn: () => Promise<T>): Promise<{ result: T; rowsRead: number }> => {
+    const run = chain.then(async () => {
+      const before = await selectedRows()
+      const result = await fn()
+      const after = await selectedRows()
+      return { result, rowsRead: Math.max(0, after - before - counterCost) }
+    })
+    chain = run.catch(() => undefined)
+    return run
+  }
   let closed = false
   return {
+    measureRowsRead,
     mode: 'embedded',
     client,
     database: options.database,

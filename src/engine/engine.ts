@@ -16,6 +16,11 @@ export interface Engine {
   readonly cluster?: string
   /** Server version, read at open time. */
   readonly version: string
+  /**
+   * Runs a read and reports how many rows it read from storage. null: the engine reports it
+   * itself (a server's X-ClickHouse-Summary); the embedded engine only reports result rows.
+   */
+  measureRowsRead?: <T>(fn: () => Promise<T>) => Promise<{ result: T; rowsRead: number }>
   /** True while the engine answers queries. */
   ping(): Promise<boolean>
   close(): Promise<void>

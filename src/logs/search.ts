@@ -144,18 +144,23 @@ const toEntry = (r: EntryRow): LogEntry => ({
 /** Runs a SELECT … FORMAT JSONEachRow and returns its rows with the engine's read figures. */
 export const selectRows = async <T>(engine: Engine, sql: string, params: Params): Promise<{ rows: T[]; stats: QueryStats }> => {
   const started = performance.now()
-  const result = await engineCall(() =>
-    engine.client.exec({ query: `${sql}\nFORMAT JSONEachRow`, query_params: params.values }),
+  const run = async () => {
+    const result = await engine.client.exec({ query: `${sql}\nFORMAT JSONEachRow`, query_params: params.values })
+    let text = ''
+    for await (const chunk of result.stream) text += chunk.toString()
+    return { text, summary: result.summary }
+  }
+  const measured: { result: Awaited<ReturnType<typeof run>>; rowsRead: number | null } = await engineCall(() =>
+    engine.measureRowsRead ? engine.measureRowsRead(run) : run().then((result) => ({ result, rowsRead: null })),
   )
-  let text = ''
-  for await (const chunk of result.stream) text += chunk.toString()
+  const { text, summary } = measured.result
   const rows: T[] = []
   for (const line of text.split('\n')) if (line) rows.push(JSON.parse(line) as T)
   return {
     rows,
     stats: {
       elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
-      rows_read: Number(result.summary?.read_rows ?? 0),
+      rows_read: measured.rowsRead ?? Number(summary?.read_rows ?? 0),
     },
   }
 }
