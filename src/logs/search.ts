@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
 import { LOG_TABLE } from '../engine/schema.js'
 import { AppError, validationError } from '../errors.js'
-import { LEVEL_ALIASES, parseTimestamp } from './entry.js'
+import { LEVEL_ALIASES, LEVELS, parseTimestamp, type Level } from './entry.js'
 import { decodeCursor, encodeCursor } from './paging.js'
 import { compileQuery, Params } from './query/compile.js'
 import { MAX_QUERY_LENGTH, parseQuery } from './query/parse.js'
@@ -236,7 +236,7 @@ export const chooseInterval = (spec: string, rangeSeconds: number): number => {
 export interface StatsBucket {
   time: string
   total: number
-  counts: Record<'debug' | 'info' | 'warn' | 'error' | 'fatal', number>
+  counts: Record<Level, number>
 }
 
 export interface StatsResult {
@@ -247,23 +247,31 @@ export interface StatsResult {
   stats: QueryStats
 }
 
+/**
+ * One row per bucket with a countIf per level: grouping by (bucket, level) instead measured 5x
+ * slower on 10M entries (345 vs 70 ms), the LowCardinality level key being the cost.
+ */
 export const buildStatsSql = (engine: Engine, input: StatsInput, now: Date) => {
   const compiled = compileFilters(input, now)
   const rangeSeconds = (compiled.toUs - compiled.fromUs) / 1e6
   const interval = chooseInterval(input.interval, rangeSeconds)
   const { params } = compiled
-  const sql = `SELECT toUnixTimestamp(toStartOfInterval(timestamp, toIntervalSecond(${params.bind('UInt32', interval)}))) AS b, level, count() AS n
+  const perLevel = LEVELS.map((level) => `countIf(level = '${level}') AS ${level}`).join(', ')
+  const sql = `SELECT intDiv(toUnixTimestamp64Micro(timestamp), ${params.bind('Int64', interval * 1_000_000)}) * ${params.bind('UInt32', interval)} AS b,
+  ${perLevel}, count() AS total
 FROM ${table(engine)}
 WHERE ${compiled.where}
-GROUP BY b, level
+GROUP BY b
 ORDER BY b`
   return { sql, params, compiled, interval }
 }
 
+type StatsRow = { b: number; total: number } & Record<Level, number>
+
 /** Counts per time bucket per level, zero-filled so a chart can draw it as it comes. */
 export const volumeStats = async (engine: Engine, input: StatsInput, now: Date): Promise<StatsResult> => {
   const { sql, params, compiled, interval } = buildStatsSql(engine, input, now)
-  const { rows, stats } = await selectRows<{ b: number; level: string; n: number }>(engine, sql, params)
+  const { rows, stats } = await selectRows<StatsRow>(engine, sql, params)
   const firstBucket = Math.floor(compiled.fromUs / 1e6 / interval) * interval
   const lastBucket = Math.floor((compiled.toUs - 1) / 1e6 / interval) * interval
   const buckets = new Map<number, StatsBucket>()
@@ -273,9 +281,8 @@ export const volumeStats = async (engine: Engine, input: StatsInput, now: Date):
   for (const row of rows) {
     const bucket = buckets.get(Number(row.b))
     if (!bucket) continue
-    const level = row.level as keyof StatsBucket['counts']
-    if (level in bucket.counts) bucket.counts[level] += Number(row.n)
-    bucket.total += Number(row.n)
+    for (const level of LEVELS) bucket.counts[level] = Number(row[level])
+    bucket.total = Number(row.total)
   }
   return {
     interval_seconds: interval,
