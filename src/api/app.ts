@@ -58,8 +58,10 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   // JSON only (ingest adds NDJSON); anything else is 415, not a string for the schemas to reject.
   app.removeContentTypeParser('text/plain')
 
-  app.addHook('onSend', async (request, reply) => {
+  // Set first thing, so every response (errors, 404, 204) carries it.
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id)
+    done()
   })
   registerErrorHandling(app)
   registerAuth(app, deps)

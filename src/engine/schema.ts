@@ -33,6 +33,15 @@ export const ENGINE_MIGRATIONS: string[][] = [
     TTL toDateTime(timestamp) + INTERVAL 90 DAY
     SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
   ],
+  [
+    // Volume stats per minute without reading the entries (see logs/search.ts volumeStats).
+    // Lightweight DELETE (project deletion) rebuilds the projection of the parts it touches.
+    `ALTER TABLE {db}.log_entries {on_cluster} MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild'`,
+    `ALTER TABLE {db}.log_entries {on_cluster} ADD PROJECTION IF NOT EXISTS p_volume
+      (SELECT project_id, toStartOfMinute(timestamp), level, service, stream, count()
+       GROUP BY project_id, toStartOfMinute(timestamp), level, service, stream)`,
+    `ALTER TABLE {db}.log_entries {on_cluster} MATERIALIZE PROJECTION p_volume`,
+  ],
 ]
 
 const render = (sql: string, engine: Pick<Engine, 'database' | 'cluster'>): string =>

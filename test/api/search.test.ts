@@ -225,6 +225,14 @@ describe('GET /logs/stats', () => {
     expect(h.interval_seconds).toBe(3600)
     expect(h.buckets.find((x: { time: string }) => x.time === '2026-11-27T10:00:00.000Z')).toMatchObject({ total: 3, counts: { error: 2, fatal: 1 } })
     expect(h.buckets.reduce((n: number, x: { total: number }) => n + x.total, 0)).toBe(3)
+    // Whole minutes come from the p_volume projection, partial ones from the entries; the raw
+    // path (forced by a q) must agree bucket for bucket.
+    const range = `from=${encodeURIComponent(new Date(BASE + 30_000).toISOString())}&to=${encodeURIComponent(new Date(BASE + 6 * 60_000 + 30_000).toISOString())}&interval=1m`
+    const viaProjection = (await t.app.inject({ url: `/api/v1/logs/stats?project_id=${a.id}&${range}`, headers: bearer(t.teamKey) })).json().data
+    const viaEntries = (await t.app.inject({ url: `/api/v1/logs/stats?project_id=${a.id}&${range}&q=${encodeURIComponent('message:*')}`, headers: bearer(t.teamKey) })).json().data
+    expect(viaProjection.buckets.reduce((n: number, x: { total: number }) => n + x.total, 0)).toBe(6)
+    expect(viaProjection.buckets).toEqual(viaEntries.buckets)
+    expect(viaProjection.buckets.find((x: { time: string }) => x.time === '2026-11-27T10:06:00.000Z')).toMatchObject({ total: 1, counts: { info: 1 } })
     const tooFine = await t.app.inject({ url: `/api/v1/logs/stats?project_id=${a.id}&interval=1s`, headers: bearer(t.teamKey) })
     expect(tooFine.statusCode).toBe(400)
     expect(tooFine.json().error.details[0].field).toBe('interval')
