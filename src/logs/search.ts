@@ -149,7 +149,12 @@ const toEntry = (r: EntryRow): LogEntry => ({
 })
 
 /** Runs a SELECT … FORMAT JSONEachRow and returns its rows with the engine's read figures. */
-export const selectRows = async <T>(engine: Engine, sql: string, params: Params): Promise<{ rows: T[]; stats: QueryStats }> => {
+export const selectRows = async <T>(
+  engine: Engine,
+  sql: string,
+  params: Params,
+  options: { measure?: boolean } = {},
+): Promise<{ rows: T[]; stats: QueryStats }> => {
   const started = performance.now()
   const run = async () => {
     const result = await engine.client.exec({ query: `${sql}\nFORMAT JSONEachRow`, query_params: params.values })
@@ -158,7 +163,7 @@ export const selectRows = async <T>(engine: Engine, sql: string, params: Params)
     return { text, summary: result.summary }
   }
   const measured: { result: Awaited<ReturnType<typeof run>>; rowsRead: number | null } = await engineCall(() =>
-    engine.measureRowsRead ? engine.measureRowsRead(run) : run().then((result) => ({ result, rowsRead: null })),
+    engine.measureRowsRead && options.measure !== false ? engine.measureRowsRead(run) : run().then((result) => ({ result, rowsRead: null })),
   )
   const { text, summary } = measured.result
   const rows: T[] = []
@@ -310,18 +315,26 @@ export const volumeStats = async (engine: Engine, input: StatsInput, now: Date):
   for (let t = firstBucket; t <= lastBucket; t += interval) {
     buckets.set(t, { time: new Date(t * 1000).toISOString(), total: 0, counts: { debug: 0, info: 0, warn: 0, error: 0, fatal: 0 } })
   }
-  const stats: QueryStats = { elapsed_ms: 0, rows_read: 0 }
-  for (const query of plan.queries) {
-    const result = await selectRows<{ m: number; level: Level; n: number }>(engine, query.sql, query.params)
-    stats.elapsed_ms = Math.round((stats.elapsed_ms + result.stats.elapsed_ms) * 10) / 10
-    stats.rows_read += result.stats.rows_read
-    for (const row of result.rows) {
-      const bucket = buckets.get(Math.floor(Number(row.m) / interval) * interval)
-      if (!bucket || !(row.level in bucket.counts)) continue
-      bucket.counts[row.level] += Number(row.n)
-      bucket.total += Number(row.n)
+  const started = performance.now()
+  let summaryRows = 0
+  const runAll = async () => {
+    for (const query of plan.queries) {
+      const result = await selectRows<{ m: number; level: Level; n: number }>(engine, query.sql, query.params, { measure: false })
+      summaryRows += result.stats.rows_read
+      for (const row of result.rows) {
+        const bucket = buckets.get(Math.floor(Number(row.m) / interval) * interval)
+        if (!bucket || !(row.level in bucket.counts)) continue
+        bucket.counts[row.level] += Number(row.n)
+        bucket.total += Number(row.n)
+      }
     }
   }
+  // One rows-read measurement around all of the plan's queries (embedded engine), else the
+  // engine's own summaries.
+  const rowsRead = engine.measureRowsRead
+    ? (await engineCall(() => engine.measureRowsRead!(runAll))).rowsRead
+    : (await runAll(), summaryRows)
+  const stats: QueryStats = { elapsed_ms: Math.round((performance.now() - started) * 10) / 10, rows_read: rowsRead }
   return {
     interval_seconds: interval,
     from: isoMicros(plan.fromUs),

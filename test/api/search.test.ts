@@ -88,6 +88,9 @@ describe('GET /logs/search', () => {
     expect(await messages('metadata.http.status:<500')).toEqual([M[0]])
     expect(await messages('metadata.region:*')).toEqual([M[4]])
     expect(await messages('metadata.region:eu')).toEqual([M[4]])
+    // Negations keep the entries that do not have the path at all.
+    expect(await messages('-metadata.region:eu')).toEqual([M[6], M[5], M[3], M[2], M[1], M[0]])
+    expect(await messages('NOT metadata.http.status:>=500')).toEqual([M[5], M[4], M[2], M[0]])
     expect(await messages('message:"v1/orders"')).toEqual([M[0]])
   }, 30_000)
 

@@ -117,7 +117,7 @@ describe('q parser', () => {
     const params = new Params()
     const sql = compileQuery(parseQuery('(level:error OR level:fatal) -"health check" metadata.http.status:>=500 timeo*'), params)
     expect(sql).toBe(
-      "((level = {p0:String} OR level = {p1:String}) AND NOT (hasAllTokens(lower(message), {p2:Array(String)}) AND positionCaseInsensitiveUTF8(message, {p3:String}) > 0) AND toFloat64OrNull(toString(getSubcolumn(metadata, {p4:String}))) >= {p5:Float64} AND (lower(message) LIKE {p6:String} AND match(lower(message), {p7:String})))",
+      "((level = {p0:String} OR level = {p1:String}) AND NOT (hasAllTokens(lower(message), {p2:Array(String)}) AND positionCaseInsensitiveUTF8(message, {p3:String}) > 0) AND ifNull(toFloat64OrNull(toString(getSubcolumn(metadata, {p4:String}))) >= {p5:Float64}, 0) AND (lower(message) LIKE {p6:String} AND match(lower(message), {p7:String})))",
     )
     expect(params.values).toEqual({ p0: 'error', p1: 'fatal', p2: ['health', 'check'], p3: 'health check', p4: 'http.status', p5: 500, p6: '%timeo%', p7: '(^|[^a-z0-9])timeo' })
   })

@@ -44,11 +44,12 @@ export const compileQuery = (node: QueryNode, params: Params): string => {
     case 'meta': {
       const sub = `getSubcolumn(metadata, ${params.bind('String', node.path)})`
       if (node.op === 'exists') return `NOT isNull(${sub})`
-      return `toString(${sub}) = ${params.bind('String', node.value)}`
+      // An absent path is "not equal" (so -metadata.x:v keeps entries without x), not NULL.
+      return `ifNull(toString(${sub}) = ${params.bind('String', node.value)}, 0)`
     }
     case 'metaCompare': {
       const sub = `getSubcolumn(metadata, ${params.bind('String', node.path)})`
-      return `toFloat64OrNull(toString(${sub})) ${SQL_COMPARISON[node.op]} ${params.bind('Float64', node.value)}`
+      return `ifNull(toFloat64OrNull(toString(${sub})) ${SQL_COMPARISON[node.op]} ${params.bind('Float64', node.value)}, 0)`
     }
   }
 }
