@@ -36,7 +36,10 @@ export const ENGINE_MIGRATIONS: string[][] = [
   [
     // Volume stats per minute without reading the entries (see logs/search.ts volumeStats).
     // Lightweight DELETE (project deletion) rebuilds the projection of the parts it touches.
-    `ALTER TABLE {db}.log_entries {on_cluster} MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild'`,
+    // Built when parts merge, not on insert: the small parts of group-committed inserts would
+    // pay for it on every INSERT, and a query reads parts without it from the entries.
+    `ALTER TABLE {db}.log_entries {on_cluster} MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild',
+      materialize_projections_on_insert = 0, materialize_projections_on_merge = 1`,
     `ALTER TABLE {db}.log_entries {on_cluster} ADD PROJECTION IF NOT EXISTS p_volume
       (SELECT project_id, toStartOfMinute(timestamp), level, service, stream, count()
        GROUP BY project_id, toStartOfMinute(timestamp), level, service, stream)`,
