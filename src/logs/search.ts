@@ -260,11 +260,18 @@ export interface StatsResult {
 
 const MINUTE_US = 60_000_000
 
-/** A query of volume counts per minute and level: `m` epoch seconds of the minute. */
-const minuteCounts = (engine: Engine, compiled: Compiled): string => `SELECT toUnixTimestamp(toStartOfMinute(timestamp)) AS m, level, count() AS n
+/**
+ * Volume counts per bucket and level, buckets computed from the minute (`m`: epoch seconds of
+ * the bucket), which the p_volume projection can answer: the interval is a whole number of
+ * minutes on this path, so bucketing minute starts is exact.
+ */
+const minuteCounts = (engine: Engine, compiled: Compiled, interval: number): string => {
+  const seconds = compiled.params.bind('UInt32', interval)
+  return `SELECT intDiv(toUnixTimestamp(toStartOfMinute(timestamp)), ${seconds}) * ${seconds} AS m, level, count() AS n
 FROM ${table(engine)}
 WHERE ${compiled.where}
-GROUP BY toStartOfMinute(timestamp), level`
+GROUP BY m, level`
+}
 
 /**
  * The SQL of a stats call. Counts by (minute, level) come from the p_volume projection
@@ -287,7 +294,7 @@ export const buildStatsSql = (engine: Engine, input: StatsInput, now: Date) => {
   const whole = compileFilters(input, now, (params) =>
     `toStartOfMinute(timestamp) >= fromUnixTimestamp64Micro(${params.bind('Int64', firstWholeMinute)}, 'UTC') AND toStartOfMinute(timestamp) < fromUnixTimestamp64Micro(${params.bind('Int64', lastWholeMinute)}, 'UTC')`,
   )
-  let sql = minuteCounts(engine, whole)
+  let sql = minuteCounts(engine, whole, interval)
   if (fromUs < firstWholeMinute || lastWholeMinute < toUs) {
     // One statement: chDB's fixed cost per statement is worth saving here.
     const edges = compileFilters(
@@ -296,7 +303,7 @@ export const buildStatsSql = (engine: Engine, input: StatsInput, now: Date) => {
       (params, f, t) => `(${rawRange(params, f, firstWholeMinute)} OR ${rawRange(params, lastWholeMinute, t)})`,
       whole.params,
     )
-    sql += `\nUNION ALL\n${minuteCounts(engine, edges)}`
+    sql += `\nUNION ALL\n${minuteCounts(engine, edges, interval)}`
   }
   return { fromUs, toUs, interval, queries: [{ sql, params: whole.params }] }
 }
@@ -378,8 +385,15 @@ export async function* exportChunks(entries: LogEntry[], format: 'csv' | 'json')
   yield ']\n'
 }
 
+/** A file name for a download: project name and export time, safe in any file system. */
+export const exportFileName = (projectName: string, at: Date, format: string): string => {
+  const slug = projectName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'project'
+  return `krafter-${slug}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z.${format}`
+}
+
+/** The entries of an export: the search of the same filters, up to EXPORT_MAX at once. */
 export const exportEntries = async (engine: Engine, input: ExportInput, now: Date): Promise<{ entries: LogEntry[]; stats: QueryStats }> => {
-  const result = await searchLogs(engine, { ...input, limit: input.limit, cursor: undefined } as SearchInput, now)
-  if (result.entries.length > EXPORT_MAX) throw new AppError('internal_error', 'export exceeded its limit')
+  const { format: _format, ...filters } = input
+  const result = await searchLogs(engine, filters, now)
   return { entries: result.entries, stats: result.stats }
 }

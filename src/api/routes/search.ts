@@ -2,17 +2,11 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { getProject } from '../../logs/projects.js'
-import { exportChunks, exportEntries, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../../logs/search.js'
+import { exportChunks, exportEntries, exportFileName, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../../logs/search.js'
 import type { AppContext } from '../app.js'
 import { assertProjectAccess } from '../plugins/auth.js'
 
 const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
-
-/** A file name for a download: project name and export time, safe in any file system. */
-export const exportFileName = (projectName: string, at: Date, format: string): string => {
-  const slug = projectName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'project'
-  return `krafter-${slug}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z.${format}`
-}
 
 /** Search, volume stats and export (API.md). The project is checked before any engine work. */
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
