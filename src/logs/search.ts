@@ -121,18 +121,7 @@ const table = (engine: Engine): string => `\`${engine.database}\`.${LOG_TABLE}`
 const SELECT_ENTRY = `id, toUnixTimestamp64Micro(timestamp) AS ts, level, service, stream, message, trace_id, span_id, metadata,
   toUnixTimestamp64Micro(received_at) AS rcv`
 
-interface EntryRow {
-  id: string
-  ts: number
-  level: string
-  service: string
-  stream: string
-  message: string
-  trace_id: string
-  span_id: string
-  metadata: Record<string, unknown>
-  rcv: number
-}
+type EntryRow = Omit<LogEntry, 'timestamp' | 'received_at'> & { ts: number; rcv: number }
 
 const toEntry = (r: EntryRow): LogEntry => ({
   id: r.id,

@@ -3,38 +3,16 @@ import path from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
+import { BIN, startServe } from '../helpers/cli.js'
 
 // The real built CLI as a child process, in a throwaway data dir (npm test builds first).
-const BIN = path.resolve('bin/run.js')
 const home = tempDir('cli')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'info' }
 
 const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
 const json = (stdout: string) => JSON.parse(stdout)
 
-const waitFor = async <T>(probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
-const startServe = async (): Promise<{ proc: ResultPromise; url: string }> => {
-  const proc = execa('node', [BIN, 'serve'], { env, reject: false })
-  const url = await waitFor(() => {
-    if (proc.exitCode !== null) throw new Error(`serve exited early: ${proc.exitCode}`)
-    try {
-      const info = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')) as { pid: number; url: string }
-      return info.pid === proc.pid ? info.url : undefined
-    } catch {
-      return undefined
-    }
-  })
-  return { proc, url }
-}
 
 let teamKey = ''
 
@@ -82,7 +60,7 @@ describe('krafter-logs CLI', () => {
     const created = json((await cli('project', 'create', 'web', '--retention-days', '30', '--json')).stdout)
     expect(created.ingest_token).toMatch(/^krl_live_[a-z0-9]{32}$/)
 
-    const { proc, url } = await startServe()
+    const { proc, url } = await startServe(home, env)
     const health = await fetch(`${url}/healthz`)
     expect(health.status).toBe(200)
     expect(((await health.json()) as { status: string }).status).toBe('ok')

@@ -6,33 +6,21 @@ import { parseConfig } from '../../src/config/config.js'
 import { dataPaths } from '../../src/config/paths.js'
 import { openEngine } from '../../src/engine/engine.js'
 import { tempDir } from '../helpers/app.js'
+import { BIN, startServe } from '../helpers/cli.js'
 
 // 202 means durable: SIGKILL the real server while clients send, restart it, and find every
 // acknowledged entry exactly once.
-const BIN = path.resolve('bin/run.js')
 const home = tempDir('durability')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
 
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 
-const startServe = async (): Promise<{ proc: ResultPromise; url: string }> => {
-  const proc = execa('node', [BIN, 'serve'], { env, reject: false })
-  for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`serve exited: ${proc.exitCode}`)
-    try {
-      const info = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')) as { pid: number; url: string }
-      if (info.pid === proc.pid) return { proc, url: info.url }
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('serve did not start')
-}
 
 describe('durability', () => {
   it('loses and duplicates nothing that got a 202 when the server is killed mid-traffic', async () => {
     expect((await execa('node', [BIN, 'init', '--port', '0', '--json'], { env })).exitCode).toBe(0)
     const project = JSON.parse((await execa('node', [BIN, 'project', 'create', 'durable', '--json'], { env })).stdout)
-    const { proc, url } = await startServe()
+    const { proc, url } = await startServe(home, env)
 
     const acknowledged: string[] = []
     const attempted: string[] = []
@@ -78,7 +66,7 @@ describe('durability', () => {
     expect(partial).toBe(0)
 
     // A killed serve leaves serve.json and engine.lock behind; a new one starts anyway.
-    const again = await startServe()
+    const again = await startServe(home, env)
     const after = await fetch(`${again.url}/api/v1/logs/ingest`, {
       method: 'POST',
       headers: { authorization: `Bearer ${project.ingest_token}`, 'content-type': 'application/json' },

@@ -3,9 +3,9 @@ import path from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
+import { BIN, startServe } from '../helpers/cli.js'
 
 // `krafter-logs export` as the real built CLI, through a running serve and then directly.
-const BIN = path.resolve('bin/run.js')
 const home = tempDir('export')
 const outDir = tempDir('export-out')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
@@ -13,29 +13,7 @@ const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
 const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000, cwd: outDir })
 const json = (stdout: string) => JSON.parse(stdout)
 
-const waitFor = async <T>(probe: () => T | undefined, ms = 30_000): Promise<T> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
-const startServe = async (): Promise<{ proc: ResultPromise; url: string }> => {
-  const proc = execa('node', [BIN, 'serve'], { env, reject: false })
-  const url = await waitFor(() => {
-    if (proc.exitCode !== null) throw new Error(`serve exited early: ${proc.exitCode}`)
-    try {
-      const info = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')) as { pid: number; url: string }
-      return info.pid === proc.pid ? info.url : undefined
-    } catch {
-      return undefined
-    }
-  })
-  return { proc, url }
-}
 
 /** A strict RFC 4180 reader: records of fields, CRLF between records. */
 const parseCsv = (text: string): string[][] => {
@@ -92,7 +70,7 @@ beforeAll(async () => {
   const created = await cli('project', 'create', 'Export Test', '--json')
   expect(created.exitCode, created.stderr).toBe(0)
   const token = json(created.stdout).ingest_token as string
-  serve = await startServe()
+  serve = await startServe(home, env)
   const res = await fetch(`${serve.url}/api/v1/logs/ingest/batch`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
