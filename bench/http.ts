@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import http from 'node:http'
 
 /** A keep-alive HTTP client for load generation against a local server. */
@@ -34,4 +36,17 @@ export const runLanes = async <T>(concurrency: number, next: () => T | undefined
       for (let item = next(); item !== undefined; item = next()) await worker(item)
     }),
   )
+}
+
+/** The URL a `serve` started on `home` wrote to its serve.json, once it is there. */
+export const waitForServeUrl = async (home: string, timeoutMs = 20_000): Promise<string> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    try {
+      return (JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')) as { url: string }).url
+    } catch {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  throw new Error(`serve did not start on ${home}`)
 }

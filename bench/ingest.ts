@@ -15,7 +15,7 @@ import { dataPaths } from '../src/config/paths.js'
 import { openEngine } from '../src/engine/engine.js'
 import { migrateEngine, LOG_TABLE } from '../src/engine/schema.js'
 import { ensureDataSet } from './data.js'
-import { createPoster, runLanes } from './http.js'
+import { createPoster, runLanes, waitForServeUrl } from './http.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
 const BATCH = 1000
@@ -81,13 +81,7 @@ const env = {
 await execa('node', [BIN, 'init', '--port', '0', '--json'], { env })
 const project = JSON.parse((await execa('node', [BIN, 'project', 'create', 'bench', '--daily-limit-mb', '10000000', '--json'], { env })).stdout)
 const server = execa('node', [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'serve'], { env, stdout: 'ignore', stderr: 'inherit', reject: false })
-let url = ''
-for (let i = 0; i < 200 && !url; i++) {
-  await new Promise((r) => setTimeout(r, 50))
-  try {
-    url = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')).url
-  } catch {}
-}
+const url = await waitForServeUrl(home)
 const headers = { authorization: `Bearer ${project.ingest_token}` }
 const health = async () => (await (await fetch(`${url}/healthz`)).json()) as { ingest: { requests: number; inserts: number; rows: number; insert_ms: number } }
 

@@ -19,6 +19,7 @@ import { getDefaultTeam } from '../src/meta/teams.js'
 import { planInit } from '../src/ops/init.js'
 import { buildSearchSql, buildStatsSql, SearchInput, StatsInput } from '../src/logs/search.js'
 import { generateEntries } from './search-data.js'
+import { waitForServeUrl } from './http.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 10_000_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 25)
@@ -90,13 +91,7 @@ const percentile = (xs: number[], p: number) => {
 
 // Through the HTTP API of the real server.
 const server = execa('node', [BIN, 'serve'], { env: { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }, reject: false, stdout: 'ignore', stderr: 'inherit' })
-let url = ''
-for (let i = 0; i < 400 && !url; i++) {
-  await new Promise((r) => setTimeout(r, 50))
-  try {
-    url = JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')).url
-  } catch {}
-}
+const url = await waitForServeUrl(home)
 const http: Record<string, { p50: number; p95: number; rows: number }> = {}
 for (const c of CASES) {
   const qs = new URLSearchParams({ ...base, ...c.params })
