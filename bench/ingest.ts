@@ -13,7 +13,7 @@ import { execa } from 'execa'
 import { parseConfig } from '../src/config/config.js'
 import { dataPaths } from '../src/config/paths.js'
 import { openEngine } from '../src/engine/engine.js'
-import { migrateEngine, LOG_TABLE } from '../src/engine/schema.js'
+import { logTable, migrateEngine } from '../src/engine/schema.js'
 import { ensureDataSet } from './data.js'
 import { createPoster, runLanes, waitForServeUrl } from './http.js'
 
@@ -48,11 +48,11 @@ for (const set of ['input_format_skip_unknown_fields = 1', "date_time_input_form
   await engine.client.command({ query: `SET ${set}` })
 }
 const rawInsert = async (chunkSize: number) => {
-  await engine.client.command({ query: `TRUNCATE TABLE ${engine.database}.${LOG_TABLE}` })
+  await engine.client.command({ query: `TRUNCATE TABLE ${logTable(engine)}` })
   const started = performance.now()
   for (const body of chunks(chunkSize)) {
     const { stream } = await engine.client.exec({
-      query: `INSERT INTO ${engine.database}.${LOG_TABLE} FORMAT JSONEachRow`,
+      query: `INSERT INTO ${logTable(engine)} FORMAT JSONEachRow`,
       values: Readable.from([body], { objectMode: false }),
     })
     stream.destroy()

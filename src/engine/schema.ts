@@ -89,6 +89,9 @@ export const engineSchemaVersion = async (engine: Engine): Promise<number> => {
 
 export const LOG_TABLE = 'log_entries'
 
+/** The log table's qualified name; the database is a validated identifier (config.ts). */
+export const logTable = (engine: Pick<Engine, 'database'>): string => `\`${engine.database}\`.${LOG_TABLE}`
+
 /**
  * Settings every statement on the log tables relies on, whatever the engine mode. The embedded
  * engine gets them once per session (chDB runs per-query settings as extra SET statements);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { Engine } from '../engine/engine.js'
-import { LOG_TABLE } from '../engine/schema.js'
+import { logTable } from '../engine/schema.js'
 import { AppError } from '../errors.js'
 import { Readable } from 'node:stream'
 
@@ -98,7 +98,7 @@ export class InsertBatcher {
       // Rows arrive already encoded as JSONEachRow lines: exec sends them as they are instead
       // of the client encoding every row object again.
       const { stream } = await this.engine.client.exec({
-        query: `INSERT INTO \`${this.engine.database}\`.${LOG_TABLE} FORMAT JSONEachRow`,
+        query: `INSERT INTO ${logTable(this.engine)} FORMAT JSONEachRow`,
         values: Readable.from([body], { objectMode: false }),
       })
       stream.destroy()

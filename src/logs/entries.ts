@@ -1,8 +1,6 @@
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
-import { LOG_TABLE } from '../engine/schema.js'
-
-const table = (engine: Engine): string => `\`${engine.database}\`.${LOG_TABLE}`
+import { logTable as table } from '../engine/schema.js'
 
 /** Removes every stored entry of a project (lightweight DELETE: rows vanish from reads at once). */
 export const deleteProjectEntries = async (engine: Engine, projectId: string): Promise<void> => {

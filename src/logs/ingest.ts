@@ -32,9 +32,15 @@ export interface IngestResult {
  * request, hand the rows to the batcher and wait until the engine has them (202 means
  * durable), then record new streams. A failed insert gives the usage back and answers 503.
  */
+const contextOf = (deps: IngestDeps, project: Project, now: Date) => ({
+  projectId: project.id,
+  receivedUs: now.getTime() * 1000,
+  nextId: deps.nextId,
+})
+
 export const ingestLines = async (deps: IngestDeps, project: Project, lines: Line[]): Promise<IngestResult> => {
   const now = deps.clock()
-  const ctx = { projectId: project.id, receivedUs: now.getTime() * 1000, nextId: deps.nextId }
+  const ctx = contextOf(deps, project, now)
   const rows: NormalizedEntry[] = []
   const errors: (FieldError & { line: number })[] = []
   let bytes = 0
@@ -70,8 +76,7 @@ export const ingestLines = async (deps: IngestDeps, project: Project, lines: Lin
 /** One entry (POST /logs/ingest): any problem with it is a 400 naming the field. */
 export const ingestOne = async (deps: IngestDeps, project: Project, line: Line): Promise<IngestResult> => {
   const now = deps.clock()
-  const ctx = { projectId: project.id, receivedUs: now.getTime() * 1000, nextId: deps.nextId }
-  const result = normalizeEntry(line.value, ctx, line.surrogates)
+  const result = normalizeEntry(line.value, contextOf(deps, project, now), line.surrogates)
   if ('error' in result) throw validationError(result.error.field, result.error.message)
   await store(deps, project, [result], result.bytes, now)
   return { accepted: 1, rejected: 0 }
@@ -95,20 +100,13 @@ const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[]
     if (!deps.knownStreams.has(key)) (fresh ??= new Set()).add(row.stream)
   }
   if (fresh) {
-    const names = fresh
-    projectStillExists(() => ensureStreams(deps.meta, project.id, names, now))
-    for (const name of fresh) deps.knownStreams.add(`${project.id}/${name}`)
-  }
-}
-
-/** A project deleted while its request was in flight: its token is already dead, say so. */
-const projectStillExists = <T>(fn: () => T): T => {
-  try {
-    return fn()
-  } catch (err) {
-    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-      throw new AppError('unauthorized', 'Invalid ingest token')
+    try {
+      ensureStreams(deps.meta, project.id, fresh, now)
+    } catch (err) {
+      // The project was deleted while this request was in flight: its rows are stored (and
+      // go with the project), there are no streams left to record. Anything else is a bug.
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw err
     }
-    throw err
+    for (const name of fresh) deps.knownStreams.add(`${project.id}/${name}`)
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
-import { LOG_TABLE } from '../engine/schema.js'
+import { logTable as table } from '../engine/schema.js'
 import { validationError } from '../errors.js'
 import { LEVEL_ALIASES, parseTimestamp, type Level } from './entry.js'
 import { decodeCursor, encodeCursor } from './paging.js'
@@ -115,8 +115,6 @@ export const compileFilters = (input: Filters, now: Date, timeRange: TimeRange =
   }
   return { where: where.join('\n  AND '), params, fromUs, toUs }
 }
-
-const table = (engine: Engine): string => `\`${engine.database}\`.${LOG_TABLE}`
 
 const SELECT_ENTRY = `id, toUnixTimestamp64Micro(timestamp) AS ts, level, service, stream, message, trace_id, span_id, metadata,
   toUnixTimestamp64Micro(received_at) AS rcv`

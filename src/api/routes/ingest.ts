@@ -32,6 +32,12 @@ const decodeBody = async (request: FastifyRequest, raw: Buffer, limit: number): 
   }
 }
 
+/** A whole body as one JSON value; the text is checked for surrogate escapes (entry.ts). */
+const parseJsonBody = (body: Buffer): { value: unknown; surrogates: boolean } => {
+  const text = utf8.decode(body)
+  return { value: JSON.parse(text), surrogates: mayHoldSurrogates(text) }
+}
+
 const isJsonType = (request: FastifyRequest): boolean =>
   String(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')
 
@@ -39,16 +45,14 @@ const isJsonType = (request: FastifyRequest): boolean =>
 const batchLines = (request: FastifyRequest, body: Buffer): Line[] => {
   const firstByte = body.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)
   if (isJsonType(request) && firstByte === 0x5b /* [ */) {
-    let values: unknown
-    let surrogates = false
+    let parsed: { value: unknown; surrogates: boolean }
     try {
-      const text = utf8.decode(body)
-      surrogates = mayHoldSurrogates(text)
-      values = JSON.parse(text)
+      parsed = parseJsonBody(body)
     } catch {
       throw validationError('body', 'is not a valid JSON array')
     }
-    const array = values as unknown[]
+    const { surrogates } = parsed
+    const array = parsed.value as unknown[]
     if (array.length > MAX_BATCH_ENTRIES) throw new AppError('payload_too_large', `A batch takes at most ${MAX_BATCH_ENTRIES} entries`)
     return array.map((value, i) => ({ number: i + 1, value, surrogates }))
   }
@@ -89,8 +93,7 @@ export const ingestRoutes = async (app: FastifyInstance, deps: AppContext): Prom
   app.post('/logs/ingest', { config, onRequest: rateLimit }, async (request, reply) => {
     let line: Line
     try {
-      const text = utf8.decode(bodyOf(request))
-      line = { number: 1, value: JSON.parse(text), surrogates: mayHoldSurrogates(text) }
+      line = { number: 1, ...parseJsonBody(bodyOf(request)) }
     } catch (err) {
       if (err instanceof AppError) throw err
       throw validationError('body', 'is not valid JSON (UTF-8)')
