@@ -12,6 +12,8 @@ import { healthRoutes } from './routes/health.js'
 import { projectRoutes } from './routes/projects.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { searchRoutes } from './routes/search.js'
+import { alertRoutes } from './routes/alerts.js'
+import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
 import { createIdGenerator } from '../logs/ids.js'
 import type { IngestDeps } from '../logs/ingest.js'
@@ -25,13 +27,15 @@ export interface AppDeps {
   teamId: string
   logger?: Logger
   localAdminTokenHash?: string
+  /** Alert notifications (test sends, and the evaluator in serve); built here when not given. */
+  notifier?: Notifier
 }
 
 /**
  * Builds the whole HTTP API from explicit dependencies; it does not listen (serve does), so
  * tests build the same app over a temp data dir and call it with inject.
  */
-export type AppContext = AppDeps & { ingest: IngestDeps }
+export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier }
 
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const { config, engine, meta, clock } = appDeps
@@ -40,8 +44,10 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     { flushWindowMs: config.ingest.flush_window_ms, maxBatchRows: config.ingest.max_batch_rows },
     appDeps.logger,
   )
+  const ownNotifier = appDeps.notifier === undefined
   const deps: AppContext = {
     ...appDeps,
+    notifier: appDeps.notifier ?? new Notifier({ meta, config, clock, logger: appDeps.logger }),
     ingest: { meta, clock, batcher, usage: new UsageMeter(meta), nextId: createIdGenerator(), knownStreams: new Set() },
   }
   const app = Fastify({
@@ -70,6 +76,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   app.addHook('onClose', async () => {
     await batcher.drain()
     deps.ingest.usage.flush()
+    if (ownNotifier) await deps.notifier.close()
   })
   await app.register(healthRoutes, deps)
   await app.register(
@@ -78,6 +85,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(projectRoutes, deps)
       await api.register(ingestRoutes, deps)
       await api.register(searchRoutes, deps)
+      await api.register(alertRoutes, deps)
     },
     { prefix: '/api/v1' },
   )

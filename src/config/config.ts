@@ -48,6 +48,31 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    alerts: z
+      .object({
+        /** How often serve evaluates the enabled alert rules. */
+        evaluate_every_seconds: z.coerce.number().int().min(5).max(3600).default(60),
+        /** A webhook that has not answered after this long counts as a failed attempt. */
+        webhook_timeout_ms: z.coerce.number().int().min(100).max(120_000).default(10_000),
+        /** Further attempts after a failed delivery, with exponential backoff from retry_base_ms. */
+        delivery_retries: z.coerce.number().int().min(0).max(10).default(3),
+        retry_base_ms: z.coerce.number().int().min(10).max(600_000).default(2_000),
+      })
+      .strict()
+      .prefault({}),
+    smtp: z
+      .object({
+        host: z.string().min(1).optional(),
+        port: port.default(587),
+        /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
+        secure: boolish.default(false),
+        user: z.string().min(1).optional(),
+        password: z.string().optional(),
+        from: z.string().min(3).default('Krafter Logs <krafter-logs@localhost>'),
+        timeout_ms: z.coerce.number().int().min(100).max(120_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -64,5 +64,60 @@ export const MIGRATIONS: string[] = [
     entries INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (project_id, day)
   );
+  `,  `
+  CREATE TABLE alert_rules (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    channels TEXT NOT NULL,
+    cooldown_minutes INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    last_evaluated_at TEXT,
+    last_value REAL,
+    last_error TEXT,
+    last_fired_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX alert_rules_team_created ON alert_rules (team_id, created_at, id);
+  CREATE INDEX alert_rules_project ON alert_rules (project_id);
+
+  CREATE TABLE alert_events (
+    id TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+    status TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+    value REAL NOT NULL,
+    threshold REAL NOT NULL,
+    matched INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    window_minutes INTEGER NOT NULL,
+    opened_at TEXT NOT NULL,
+    acknowledged_at TEXT,
+    resolved_at TEXT,
+    resolved_by TEXT
+  );
+  CREATE INDEX alert_events_rule_opened ON alert_events (rule_id, opened_at, id);
+  CREATE INDEX alert_events_active ON alert_events (rule_id) WHERE status != 'resolved';
+
+  CREATE TABLE alert_deliveries (
+    id TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+    event_id TEXT REFERENCES alert_events(id) ON DELETE CASCADE,
+    notification_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    target TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    status_code INTEGER,
+    duration_ms REAL NOT NULL,
+    error TEXT,
+    attempted_at TEXT NOT NULL
+  );
+  CREATE INDEX alert_deliveries_event ON alert_deliveries (event_id, attempted_at);
+  CREATE INDEX alert_deliveries_rule ON alert_deliveries (rule_id, attempted_at);
   `,
 ]

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { loadConfig, parseConfig, type Config } from '../config/config.js'
 import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
+import { AlertEvaluator, startAlertScheduler } from '../alerts/evaluate.js'
+import { Notifier } from '../alerts/notify.js'
 import { buildApp } from '../api/app.js'
 import { createLogger } from '../api/logger.js'
 import { openEngine, type Engine } from '../engine/engine.js'
@@ -58,14 +60,17 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     engine = await openEngine(config, paths)
     await migrateEngine(engine)
     const adminToken = newLocalAdminToken()
+    const clock = () => new Date()
+    const notifier = new Notifier({ meta, config, clock, logger })
     app = await buildApp({
       config,
       meta,
       engine,
-      clock: () => new Date(),
+      clock,
       teamId: team.id,
       logger,
       localAdminTokenHash: hashToken(adminToken),
+      notifier,
     })
     try {
       await app.listen({ host: config.server.host, port: config.server.port })
@@ -89,6 +94,11 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       admin_token: adminToken,
     })
     logger.info({ url, data_dir: paths.root, engine: { mode: engine.mode, version: engine.version } }, 'krafter-logs serving')
+    const alerts = startAlertScheduler(
+      new AlertEvaluator({ meta, engine, clock, notifier, logger }),
+      config.alerts.evaluate_every_seconds * 1000,
+      logger,
+    )
     const opened = { app, engine, meta }
     let closing: Promise<void> | undefined
     return {
@@ -100,7 +110,10 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       close: () =>
         (closing ??= (async () => {
           removeRuntime(paths)
+          await alerts.stop()
           await opened.app.close()
+          // Retries still waiting are cut short: a shutdown must not hang on a dead receiver.
+          await notifier.close()
           await opened.engine.close()
           opened.meta.close()
           logger.info('krafter-logs stopped')

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Engine } from '../engine/engine.js'
+import { logTable } from '../engine/schema.js'
+import { errorMessage } from '../errors.js'
+import { compileQuery } from '../logs/query/compile.js'
+import { parseQuery } from '../logs/query/parse.js'
+import { compileFilters, searchLogs, selectRows, type LogEntry } from '../logs/search.js'
+import * as repo from '../meta/alerts.js'
+import type { MetaDb } from '../meta/db.js'
+import { getProject } from '../meta/projects.js'
+import type { Notification, NotificationKind } from './messages.js'
+import type { Notifier } from './notify.js'
+
+/** Entries shown in a notification. */
+export const SAMPLE_ENTRIES = 5
+
+export interface Measurement {
+  matched: number
+  total: number
+  /** What the condition compares: the count, or the matching share in percent. */
+  value: number
+  threshold: number
+  holds: boolean
+}
+
+/**
+ * Counts, in one statement, the entries of the rule's window that match its query and all
+ * entries of the window (for rates). The query is compiled like a search: bound parameters,
+ * and the project and time range at the top level.
+ */
+export const measureRule = async (engine: Engine, rule: repo.AlertRule, now: Date): Promise<Measurement> => {
+  const toMs = now.getTime()
+  const base = compileFilters({ project_id: rule.project_id, from: toMs - rule.condition.window_minutes * 60_000, to: toMs }, now)
+  const node = parseQuery(rule.query)
+  const matches = node.type === 'all' ? '1' : compileQuery(node, base.params)
+  const sql = `SELECT countIf(${matches}) AS matched, count() AS total FROM ${logTable(engine)} WHERE ${base.where}`
+  const { rows } = await selectRows<{ matched: number | string; total: number | string }>(engine, sql, base.params, { measure: false })
+  const matched = Number(rows[0]?.matched ?? 0)
+  const total = Number(rows[0]?.total ?? 0)
+  const c = rule.condition
+  if (c.type === 'count') return { matched, total, value: matched, threshold: c.threshold, holds: matched >= c.threshold }
+  const value = total === 0 ? 0 : Math.round((matched / total) * 10_000) / 100
+  return { matched, total, value, threshold: c.threshold_percent, holds: total >= c.min_entries && value >= c.threshold_percent }
+}
+
+/** A few of the newest entries the rule matches in its window, for the notification. */
+export const sampleEntries = async (engine: Engine, rule: repo.AlertRule, now: Date): Promise<LogEntry[]> => {
+  const toMs = now.getTime()
+  const result = await searchLogs(
+    engine,
+    {
+      project_id: rule.project_id,
+      q: rule.query,
+      from: toMs - rule.condition.window_minutes * 60_000,
+      to: toMs,
+      limit: SAMPLE_ENTRIES,
+      order: 'desc',
+    },
+    now,
+  )
+  return result.entries
+}
+
+export type Outcome = 'opened' | 'still_firing' | 'cooldown' | 'resolved' | 'ok' | 'error'
+
+export interface RuleEvaluation {
+  rule_id: string
+  outcome: Outcome
+  measurement?: Measurement
+  event_id?: string
+  error?: string
+}
+
+export interface EvaluatorDeps {
+  meta: MetaDb
+  engine: Engine
+  clock: () => Date
+  notifier: Notifier
+  logger?: Logger
+}
+
+export const buildNotification = (
+  meta: MetaDb,
+  rule: repo.AlertRule,
+  kind: NotificationKind,
+  event: repo.AlertEvent | null,
+  entries: LogEntry[],
+  now: Date,
+): Notification => ({
+  id: `evt_${randomUUID()}`,
+  kind,
+  rule,
+  projectName: getProject(meta, rule.team_id, rule.project_id)?.name ?? rule.project_id,
+  event,
+  entries,
+  sentAt: now,
+})
+
+/**
+ * The alert lifecycle. Per rule and pass: a condition that holds opens a firing and notifies
+ * every channel once (unless the rule fired less than `cooldown_minutes` ago: then it stays
+ * quiet); while the firing is open or acknowledged nothing more is sent; when the condition no
+ * longer holds the firing is resolved and a resolve notification goes out.
+ */
+export class AlertEvaluator {
+  private running?: Promise<RuleEvaluation[]>
+
+  constructor(private readonly deps: EvaluatorDeps) {}
+
+  /** One pass over every enabled rule; a pass still running is joined, not doubled. */
+  evaluateAll(): Promise<RuleEvaluation[]> {
+    this.running ??= (async () => {
+      try {
+        const results: RuleEvaluation[] = []
+        for (const rule of repo.enabledRules(this.deps.meta)) results.push(await this.evaluateRule(rule))
+        return results
+      } finally {
+        this.running = undefined
+      }
+    })()
+    return this.running
+  }
+
+  /** Evaluates one rule; a failure (engine down, rule deleted meanwhile) is recorded, not thrown. */
+  async evaluateRule(rule: repo.AlertRule): Promise<RuleEvaluation> {
+    const now = this.deps.clock()
+    try {
+      return await this.step(rule, await measureRule(this.deps.engine, rule, now), now)
+    } catch (err) {
+      const error = errorMessage(err)
+      if (repo.getRule(this.deps.meta, rule.team_id, rule.id)) repo.recordEvaluation(this.deps.meta, rule.id, { at: now, value: null, error })
+      this.deps.logger?.warn({ rule_id: rule.id, err }, 'alert rule evaluation failed')
+      return { rule_id: rule.id, outcome: 'error', error }
+    }
+  }
+
+  private async step(rule: repo.AlertRule, m: Measurement, now: Date): Promise<RuleEvaluation> {
+    const { meta, engine, notifier } = this.deps
+    const active = repo.activeEvent(meta, rule.id)
+    if (m.holds) {
+      if (active) {
+        repo.recordEvaluation(meta, rule.id, { at: now, value: m.value, error: null })
+        return { rule_id: rule.id, outcome: 'still_firing', measurement: m, event_id: active.id }
+      }
+      const lastFired = rule.last_fired_at ? Date.parse(rule.last_fired_at) : null
+      if (lastFired !== null && now.getTime() - lastFired < rule.cooldown_minutes * 60_000) {
+        repo.recordEvaluation(meta, rule.id, { at: now, value: m.value, error: null })
+        return { rule_id: rule.id, outcome: 'cooldown', measurement: m }
+      }
+      const event = repo.insertEvent(
+        meta,
+        { rule_id: rule.id, value: m.value, threshold: m.threshold, matched: m.matched, total: m.total, window_minutes: rule.condition.window_minutes },
+        now,
+      )
+      repo.recordEvaluation(meta, rule.id, { at: now, value: m.value, error: null, firedAt: now })
+      const entries = await sampleEntries(engine, rule, now).catch(() => [])
+      notifier.dispatch(buildNotification(meta, rule, 'firing', event, entries, now))
+      this.deps.logger?.info({ rule_id: rule.id, event_id: event.id, value: m.value, threshold: m.threshold }, 'alert firing')
+      return { rule_id: rule.id, outcome: 'opened', measurement: m, event_id: event.id }
+    }
+    repo.recordEvaluation(meta, rule.id, { at: now, value: m.value, error: null })
+    if (!active) return { rule_id: rule.id, outcome: 'ok', measurement: m }
+    const resolved = repo.setEventStatus(meta, active.id, 'resolved', now, 'condition')!
+    notifier.dispatch(buildNotification(meta, rule, 'resolved', { ...resolved, value: m.value, matched: m.matched, total: m.total }, [], now))
+    this.deps.logger?.info({ rule_id: rule.id, event_id: active.id, value: m.value }, 'alert resolved')
+    return { rule_id: rule.id, outcome: 'resolved', measurement: m, event_id: active.id }
+  }
+}
+
+/** Runs the evaluator every `everyMs` inside serve; `stop` waits for a pass in progress. */
+export const startAlertScheduler = (evaluator: AlertEvaluator, everyMs: number, logger?: Logger) => {
+  let pass: Promise<unknown> = Promise.resolve()
+  const timer = setInterval(() => {
+    pass = evaluator.evaluateAll().catch((err) => logger?.error({ err }, 'alert evaluation pass failed'))
+  }, everyMs)
+  timer.unref()
+  return {
+    async stop(): Promise<void> {
+      clearInterval(timer)
+      await pass
+    },
+  }
+}
+
+/** A test notification of a rule on every channel, once each (no retries), with recent matches. */
+export const sendTestNotification = async (
+  deps: Omit<EvaluatorDeps, 'logger'>,
+  rule: repo.AlertRule,
+): Promise<{ rule_id: string; notification_id: string; ok: boolean; deliveries: Awaited<ReturnType<Notifier['send']>> }> => {
+  const now = deps.clock()
+  const entries = await sampleEntries(deps.engine, rule, now).catch(() => [])
+  const notification = buildNotification(deps.meta, rule, 'test', null, entries, now)
+  const deliveries = await deps.notifier.send(notification, { retries: 0 })
+  return { rule_id: rule.id, notification_id: notification.id, ok: deliveries.every((d) => d.ok), deliveries }
+}
