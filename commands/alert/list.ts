@@ -1,0 +1,43 @@
+import { Flags } from '@oclif/core'
+import { KrafterCommand } from '../../src/cli/base.js'
+import { renderTable } from '../../src/cli/table.js'
+import { listRules, type AlertRuleView } from '../../src/alerts/rules.js'
+import { resolveProject } from '../../src/logs/projects.js'
+
+export default class AlertList extends KrafterCommand {
+  static override summary = 'List alert rules with their last evaluation'
+  static override flags = { project: Flags.string({ description: 'Only the rules of this project (id or exact name)' }) }
+
+  async run(): Promise<AlertRuleView[]> {
+    const { flags } = await this.parse(AlertList)
+    const rules = await this.withContext(flags['data-dir'], (ctx) => {
+      const projectId = flags.project ? resolveProject(ctx, ctx.team.id, flags.project).id : undefined
+      const all: AlertRuleView[] = []
+      let cursor: string | undefined
+      do {
+        const page = listRules(ctx, ctx.team.id, { limit: 100, cursor, projectId })
+        all.push(...page.items)
+        cursor = page.cursor ?? undefined
+      } while (cursor)
+      return all
+    })
+    this.log(
+      rules.length
+        ? renderTable(
+            rules.map((r) => ({ ...r, channels: r.channels.map((c) => c.type).join(','), state: r.enabled ? 'enabled' : 'disabled' })),
+            [
+              { key: 'id', header: 'id' },
+              { key: 'name', header: 'name' },
+              { key: 'query', header: 'query' },
+              { key: 'channels', header: 'channels' },
+              { key: 'state', header: 'state' },
+              { key: 'last_evaluated_at', header: 'last evaluated' },
+              { key: 'last_value', header: 'value' },
+              { key: 'last_fired_at', header: 'last fired' },
+            ],
+          )
+        : 'No alert rules yet: create them with POST /api/v1/logs/alerts (docs/alerts.md).',
+    )
+    return rules
+  }
+}
