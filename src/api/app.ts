@@ -13,6 +13,8 @@ import { projectRoutes } from './routes/projects.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { searchRoutes } from './routes/search.js'
 import { alertRoutes } from './routes/alerts.js'
+import { adminRoutes } from './routes/admin.js'
+import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
 import { createIdGenerator } from '../logs/ids.js'
@@ -21,6 +23,7 @@ import { UsageMeter } from '../meta/usage-meter.js'
 
 export interface AppDeps {
   config: Config
+  paths: DataPaths
   meta: MetaDb
   engine: Engine
   clock: () => Date
@@ -86,6 +89,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(ingestRoutes, deps)
       await api.register(searchRoutes, deps)
       await api.register(alertRoutes, deps)
+      await api.register(adminRoutes, deps)
     },
     { prefix: '/api/v1' },
   )

@@ -48,6 +48,14 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    retention: z
+      .object({
+        /** serve runs the per-project retention cleanup every day at this UTC time. */
+        run_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a UTC time HH:MM').default('03:30'),
+        enabled: boolish.default(true),
+      })
+      .strict()
+      .prefault({}),
     alerts: z
       .object({
         /** How often serve evaluates the enabled alert rules. */

@@ -119,5 +119,18 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX alert_deliveries_event ON alert_deliveries (event_id, attempted_at);
   CREATE INDEX alert_deliveries_rule ON alert_deliveries (rule_id, attempted_at);
+  `,  `
+  -- Operations history: retention runs, backups and restores, for status and backup list.
+  CREATE TABLE ops_runs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('retention', 'backup', 'restore')),
+    trigger TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    ok INTEGER,
+    summary TEXT,
+    error TEXT
+  );
+  CREATE INDEX ops_runs_kind_started ON ops_runs (kind, started_at);
   `,
 ]

@@ -4,6 +4,7 @@ import { loadConfig, parseConfig, type Config } from '../config/config.js'
 import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
 import { AlertEvaluator, startAlertScheduler } from '../alerts/evaluate.js'
 import { Notifier } from '../alerts/notify.js'
+import { runRetention, startRetentionScheduler } from '../logs/retention.js'
 import { buildApp } from '../api/app.js'
 import { createLogger } from '../api/logger.js'
 import { openEngine, type Engine } from '../engine/engine.js'
@@ -64,6 +65,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     const notifier = new Notifier({ meta, config, clock, logger })
     app = await buildApp({
       config,
+      paths,
       meta,
       engine,
       clock,
@@ -99,6 +101,15 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       config.alerts.evaluate_every_seconds * 1000,
       logger,
     )
+    const retentionDeps = { meta, engine, clock }
+    const retention = config.retention.enabled
+      ? startRetentionScheduler({
+          runAt: config.retention.run_at,
+          clock,
+          logger,
+          run: () => runRetention(retentionDeps, team.id, { dry_run: false }, 'schedule'),
+        })
+      : undefined
     const opened = { app, engine, meta }
     let closing: Promise<void> | undefined
     return {
@@ -111,6 +122,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
         (closing ??= (async () => {
           removeRuntime(paths)
           await alerts.stop()
+          await retention?.stop()
           await opened.app.close()
           // Retries still waiting are cut short: a shutdown must not hang on a dead receiver.
           await notifier.close()

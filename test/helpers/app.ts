@@ -68,6 +68,7 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
   })
   const app = await buildApp({
     config,
+    paths,
     meta,
     engine,
     clock: clock.now,

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { BackupInput, listBackups, planBackup, runBackup } from '../../backup/backup.js'
+import { RetentionInput, runRetention } from '../../logs/retention.js'
+import { engineFacts } from '../../ops/status.js'
+import type { AppContext } from '../app.js'
+import { teamOf } from '../plugins/auth.js'
+import { ok } from '../respond.js'
+
+const admin = { auth: { kind: 'team', scope: 'admin' } } as const
+const NoQuery = z.object({}).strict()
+const body = <S extends z.ZodType>(schema: S) => z.preprocess((v) => v ?? {}, schema)
+
+/**
+ * Operations the CLI runs through a running serve (the embedded engine belongs to it), open to
+ * admin keys too: retention now, backups, and the engine facts of `status`.
+ */
+export const adminRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const flushIngest = () => deps.ingest.batcher.drain()
+
+  app.post('/admin/retention/run', { config: admin, schema: { body: body(RetentionInput), querystring: NoQuery } }, async (request) =>
+    ok(request, await runRetention({ ...deps, flushIngest }, teamOf(request).teamId, request.body, 'api')),
+  )
+
+  app.post('/admin/backups', { config: admin, schema: { body: body(BackupInput), querystring: NoQuery } }, async (request, reply) => {
+    const backupDeps = { ...deps, flushIngest: async () => (await flushIngest(), deps.ingest.usage.flush()) }
+    const result = await runBackup(backupDeps, planBackup(backupDeps, request.body), 'api')
+    return reply.status(201).send(ok(request, result))
+  })
+
+  app.get('/admin/backups', { config: admin, schema: { querystring: NoQuery } }, async (request) => ok(request, listBackups(deps.paths, deps.meta)))
+
+  app.get('/admin/status', { config: admin, schema: { querystring: NoQuery } }, async (request) => ok(request, await engineFacts(deps.engine)))
+}

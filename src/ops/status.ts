@@ -1,0 +1,121 @@
+import { readdirSync, statSync } from 'node:fs'
+import path from 'node:path'
+import type { Engine } from '../engine/engine.js'
+import { engineCall } from '../engine/engine.js'
+import { errorMessage } from '../errors.js'
+import type { MetaDb } from '../meta/db.js'
+import { lastRun, type OpsRun } from '../meta/ops-runs.js'
+import type { OpsContext } from './context.js'
+import { viaServerOrEngine, type Via } from './engine-access.js'
+import { callServer } from './runtime.js'
+
+/** What the engine holds, as `status` and GET /admin/status show it. */
+export interface EngineFacts {
+  mode: string
+  version: string
+  database: string
+  ok: boolean
+  entries: number | null
+  /** Compressed bytes of the log tables' active parts. */
+  bytes_on_disk: number | null
+  error?: string
+}
+
+export const engineFacts = async (engine: Engine): Promise<EngineFacts> => {
+  const base = { mode: engine.mode, version: engine.version, database: engine.database }
+  try {
+    const rs = await engineCall(() =>
+      engine.client.query({
+        query: `SELECT sum(rows) AS entries, sum(bytes_on_disk) AS bytes FROM system.parts
+                WHERE active AND database = {db:String} AND table = 'log_entries'`,
+        query_params: { db: engine.database },
+        format: 'JSONEachRow',
+      }),
+    )
+    const row = (await rs.json<{ entries: string | number; bytes: string | number }>())[0]
+    // system.parts counts rows hidden by lightweight DELETE until the parts merge: count exactly.
+    const counted = await (
+      await engineCall(() => engine.client.query({ query: `SELECT count() AS n FROM \`${engine.database}\`.log_entries`, format: 'JSONEachRow' }))
+    ).json<{ n: string | number }>()
+    return { ...base, ok: true, entries: Number(counted[0]?.n ?? row?.entries ?? 0), bytes_on_disk: Number(row?.bytes ?? 0) }
+  } catch (err) {
+    return { ...base, ok: false, entries: null, bytes_on_disk: null, error: errorMessage(err) }
+  }
+}
+
+const du = (target: string): number => {
+  let total = 0
+  let stat
+  try {
+    stat = statSync(target)
+  } catch {
+    return 0
+  }
+  if (!stat.isDirectory()) return stat.size
+  for (const name of readdirSync(target)) total += du(path.join(target, name))
+  return total
+}
+
+export interface Status {
+  data_dir: string
+  serve: { running: true; pid: number; url: string; started_at: string; uptime_seconds: number; version: string } | { running: false }
+  engine: EngineFacts
+  projects: number
+  api_keys: number
+  alert_rules: number
+  disk: { data_dir_bytes: number; meta_bytes: number; backups_bytes: number }
+  last_retention: OpsRun | null
+  last_backup: OpsRun | null
+  via: Via
+}
+
+const count = (meta: MetaDb, table: 'projects' | 'api_keys' | 'alert_rules', where = ''): number =>
+  (meta.prepare(`SELECT count(*) AS n FROM ${table} ${where}`).get() as { n: number }).n
+
+/**
+ * `krafter-logs status`: serve (from serve.json), the engine (through serve, or opened here),
+ * the metadata counts and the last retention run and backup. An engine that cannot be opened
+ * is reported, not thrown: status must work when things are broken.
+ */
+export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
+  let engine: EngineFacts
+  let via: Via
+  try {
+    const r = await viaServerOrEngine(ctx, {
+      server: async (runtime) => (await callServer<EngineFacts>(runtime, 'GET', '/admin/status')).data!,
+      direct: (opened) => engineFacts(opened),
+    })
+    engine = r.result
+    via = r.via
+  } catch (err) {
+    engine = { mode: ctx.config.engine.mode, version: 'unknown', database: ctx.config.engine.database, ok: false, entries: null, bytes_on_disk: null, error: errorMessage(err) }
+    via = ctx.runtime ? 'server' : 'direct'
+  }
+  const now = ctx.clock()
+  const { runtime } = ctx
+  return {
+    data_dir: ctx.paths.root,
+    serve: runtime
+      ? {
+          running: true,
+          pid: runtime.pid,
+          url: runtime.url,
+          started_at: runtime.started_at,
+          uptime_seconds: Math.max(0, Math.round((now.getTime() - Date.parse(runtime.started_at)) / 1000)),
+          version: runtime.version,
+        }
+      : { running: false },
+    engine,
+    projects: count(ctx.meta, 'projects'),
+    api_keys: count(ctx.meta, 'api_keys', 'WHERE revoked_at IS NULL'),
+    alert_rules: count(ctx.meta, 'alert_rules'),
+    disk: {
+      data_dir_bytes: du(ctx.paths.root),
+      meta_bytes: du(ctx.paths.meta) + du(`${ctx.paths.meta}-wal`),
+      backups_bytes: du(ctx.paths.backups),
+    },
+    last_retention: lastRun(ctx.meta, 'retention') ?? null,
+    last_backup: lastRun(ctx.meta, 'backup') ?? null,
+    via,
+  }
+}
