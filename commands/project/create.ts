@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core'
+import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
@@ -14,7 +15,11 @@ export default class ProjectCreate extends KrafterCommand {
   async run(): Promise<ProjectWithToken> {
     const { args, flags } = await this.parse(ProjectCreate)
     const input = parseInput(ProjectCreateInput, { name: args.name, ...projectFields(flags) }, 'project')
-    const project = await this.withContext(flags['data-dir'], (ctx) => createProject(ctx, ctx.team.id, input))
+    const project = await this.withContext(flags['data-dir'], (ctx) => {
+      const created = createProject(ctx, ctx.team.id, input)
+      auditCli(ctx, ctx.team.id, 'project.create', { type: 'project', id: created.id }, { name: created.name })
+      return created
+    })
     this.log(renderRecord(project))
     this.log('\nThe ingest_token is shown only this once: store it where your services read it.')
     return project

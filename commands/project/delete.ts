@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core'
+import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { projectArg } from '../../src/cli/project-flags.js'
 import { UserError } from '../../src/errors.js'
@@ -24,7 +25,10 @@ export default class ProjectDelete extends KrafterCommand {
       }
       const { via } = await viaServerOrEngine(ctx, {
         server: async (runtime) => void (await callServer(runtime, 'DELETE', `/logs/projects/${project.id}`)),
-        direct: (engine) => deleteProject({ ...ctx, engine }, ctx.team.id, project.id),
+        direct: async (engine) => {
+          await deleteProject({ ...ctx, engine }, ctx.team.id, project.id)
+          auditCli(ctx, ctx.team.id, 'project.delete', { type: 'project', id: project.id })
+        },
       })
       this.log(`Deleted project "${project.name}" (${project.id}).`)
       return { id: project.id, name: project.name, deleted: true, via }

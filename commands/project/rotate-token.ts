@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core'
+import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { projectArg } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
@@ -22,7 +23,11 @@ export default class ProjectRotateToken extends KrafterCommand {
       // Through a running serve, so that its token cache drops the old token at once.
       return viaServerOrLocal(ctx, {
         server: async (runtime) => (await callServer<ProjectWithToken>(runtime, 'POST', `/logs/projects/${id}/rotate_token`, input)).data!,
-        local: () => rotateProjectToken(ctx, ctx.team.id, id, input),
+        local: () => {
+          const rotated = rotateProjectToken(ctx, ctx.team.id, id, input)
+          auditCli(ctx, ctx.team.id, 'project.rotate_token', { type: 'project', id }, { grace_seconds: input.grace_seconds, ingest_token_prefix: rotated.ingest_token_prefix })
+          return rotated
+        },
       })
     })
     this.log(renderRecord(result))

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core'
+import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { projectArg, projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
@@ -19,7 +20,11 @@ export default class ProjectUpdate extends KrafterCommand {
       'project',
     )
     const project = await this.withContext(flags['data-dir'], (ctx) =>
-      updateProject(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, input),
+      {
+        const updated = updateProject(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, input)
+        auditCli(ctx, ctx.team.id, 'project.update', { type: 'project', id: updated.id }, { changes: input })
+        return updated
+      },
     )
     this.log(renderRecord(project))
     return project

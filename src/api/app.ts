@@ -14,6 +14,7 @@ import { ingestRoutes } from './routes/ingest.js'
 import { searchRoutes } from './routes/search.js'
 import { alertRoutes } from './routes/alerts.js'
 import { adminRoutes } from './routes/admin.js'
+import { keyRoutes } from './routes/keys.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
@@ -60,6 +61,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     logController: new AccessLog(),
     bodyLimit: deps.config.server.body_limit_mb * 1024 * 1024,
     return503OnClosing: true,
+    trustProxy: deps.config.server.trust_proxy,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance
   app.setValidatorCompiler(validatorCompiler)
@@ -90,6 +92,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(searchRoutes, deps)
       await api.register(alertRoutes, deps)
       await api.register(adminRoutes, deps)
+      await api.register(keyRoutes, deps)
     },
     { prefix: '/api/v1' },
   )

@@ -13,6 +13,8 @@ import { errorMessage, UserError } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import { openMeta } from '../meta/db.js'
 import { listRuns, recordRun } from '../meta/ops-runs.js'
+import { recordAudit } from '../meta/audit.js'
+import { getDefaultTeam } from '../meta/teams.js'
 import type { Step } from '../ops/steps.js'
 import { VERSION } from '../version.js'
 
@@ -439,6 +441,10 @@ export const restoreRecorded = (paths: DataPaths, manifest: Manifest, dir: strin
   const meta = openMeta(paths.meta)
   try {
     recordRun(meta, { kind: 'restore', trigger: 'cli', startedAt, finishedAt, summary: { path: dir, entries: manifest.counts.entries, backup_created_at: manifest.created_at } })
+    const team = getDefaultTeam(meta)
+    if (team) {
+      recordAudit(meta, { teamId: team.id, actor: 'cli', action: 'backup.restore', target: { type: 'backup', id: dir }, details: { entries: manifest.counts.entries, backup_created_at: manifest.created_at } }, finishedAt)
+    }
   } finally {
     meta.close()
   }

@@ -20,6 +20,11 @@ export const ConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(8080),
         body_limit_mb: z.coerce.number().int().min(1).max(1024).default(10),
+        /** Failed authentications a client address may make at once, then per minute; beyond: 429. */
+        auth_failure_burst: z.coerce.number().int().min(1).max(100_000).default(20),
+        auth_failures_per_minute: z.coerce.number().int().min(1).max(100_000).default(10),
+        /** Behind a reverse proxy: take the client address from X-Forwarded-For (Fastify trustProxy). */
+        trust_proxy: boolish.default(false),
       })
       .strict()
       .prefault({}),

@@ -86,3 +86,34 @@ export const touchApiKey = (db: MetaDb, key: ApiKey, now: Date): void => {
   if (key.last_used_at && now.getTime() - Date.parse(key.last_used_at) < 60_000) return
   db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(now.toISOString(), key.id)
 }
+
+export const getApiKey = (db: MetaDb, teamId: string, id: string): ApiKey | undefined => {
+  const row = db.prepare('SELECT * FROM api_keys WHERE team_id = ? AND id = ?').get(teamId, id) as ApiKeyRow | undefined
+  return row && fromRow(row)
+}
+
+/** Keyset page ordered by (created_at, id), revoked and expired keys included. */
+export const listApiKeys = (db: MetaDb, teamId: string, options: { limit: number; after?: { at: string; id: string } }): ApiKey[] => {
+  const rows = options.after
+    ? db
+        .prepare('SELECT * FROM api_keys WHERE team_id = ? AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?')
+        .all(teamId, options.after.at, options.after.at, options.after.id, options.limit)
+    : db.prepare('SELECT * FROM api_keys WHERE team_id = ? ORDER BY created_at, id LIMIT ?').all(teamId, options.limit)
+  return (rows as ApiKeyRow[]).map(fromRow)
+}
+
+/** Active (not revoked, not expired) keys with the admin scope and no project limit, other than `exceptId`. */
+export const otherActiveAdminKeys = (db: MetaDb, teamId: string, exceptId: string, now: Date): number =>
+  (
+    db
+      .prepare(
+        `SELECT count(*) AS n FROM api_keys
+         WHERE team_id = ? AND id != ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+           AND project_ids IS NULL AND EXISTS (SELECT 1 FROM json_each(scopes) WHERE value = 'admin')`,
+      )
+      .get(teamId, exceptId, now.toISOString()) as { n: number }
+  ).n
+
+export const revokeApiKey = (db: MetaDb, id: string, now: Date): void => {
+  db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now.toISOString(), id)
+}

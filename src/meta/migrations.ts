@@ -132,5 +132,20 @@ export const MIGRATIONS: string[] = [
     error TEXT
   );
   CREATE INDEX ops_runs_kind_started ON ops_runs (kind, started_at);
+  `,  `
+  -- Who did what (management actions), for GET /audit-logs and audit list.
+  CREATE TABLE audit_logs (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT,
+    request_id TEXT,
+    details TEXT
+  );
+  CREATE INDEX audit_logs_team_at ON audit_logs (team_id, at, id);
+  CREATE INDEX audit_logs_action_at ON audit_logs (team_id, action, at);
   `,
 ]

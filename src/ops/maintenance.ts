@@ -4,12 +4,17 @@ import type { Step } from './steps.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, viaServerOrLocal, type Via } from './engine-access.js'
 import { callServer } from './runtime.js'
+import { auditCli } from '../access/audit.js'
 
 /** `retention run`: through a running serve, or on the engine opened here. */
 export const retentionNow = async (ctx: OpsContext, input: RetentionInput): Promise<RetentionResult & { via: Via }> => {
   const { result, via } = await viaServerOrEngine(ctx, {
     server: async (runtime) => (await callServer<RetentionResult>(runtime, 'POST', '/admin/retention/run', input)).data!,
-    direct: (engine) => runRetention({ meta: ctx.meta, engine, clock: ctx.clock }, ctx.team.id, input, 'cli'),
+    direct: async (engine) => {
+      const result = await runRetention({ meta: ctx.meta, engine, clock: ctx.clock }, ctx.team.id, input, 'cli')
+      auditCli(ctx, ctx.team.id, 'retention.run', { type: 'retention_run', id: result.run_id }, { dry_run: result.dry_run, project_id: input.project_id ?? null, entries: result.total_entries })
+      return result
+    },
   })
   return { ...result, via }
 }
@@ -39,9 +44,11 @@ export const backupNow = async (
       )
       return state.result!
     },
-    direct: (engine) => {
+    direct: async (engine) => {
       const deps = { meta: ctx.meta, engine, paths: ctx.paths, clock: ctx.clock }
-      return runBackup(deps, planBackup(deps, input), 'cli', runSteps)
+      const result = await runBackup(deps, planBackup(deps, input), 'cli', runSteps)
+      auditCli(ctx, ctx.team.id, 'backup.create', { type: 'backup', id: result.path }, { entries: result.manifest.counts.entries, removed: result.removed })
+      return result
     },
   })
   return { ...result, via }

@@ -5,6 +5,7 @@ import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
 import { AlertEvaluator, startAlertScheduler } from '../alerts/evaluate.js'
 import { Notifier } from '../alerts/notify.js'
 import { runRetention, startRetentionScheduler } from '../logs/retention.js'
+import { recordAudit } from '../meta/audit.js'
 import { buildApp } from '../api/app.js'
 import { createLogger } from '../api/logger.js'
 import { openEngine, type Engine } from '../engine/engine.js'
@@ -107,7 +108,11 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
           runAt: config.retention.run_at,
           clock,
           logger,
-          run: () => runRetention(retentionDeps, team.id, { dry_run: false }, 'schedule'),
+          run: async () => {
+            const result = await runRetention(retentionDeps, team.id, { dry_run: false }, 'schedule')
+            recordAudit(retentionDeps.meta, { teamId: team.id, actor: 'serve', action: 'retention.run', target: { type: 'retention_run', id: result.run_id }, details: { scheduled: true, entries: result.total_entries } }, clock())
+            return result
+          },
         })
       : undefined
     const opened = { app, engine, meta }

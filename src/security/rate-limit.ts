@@ -28,6 +28,14 @@ export class TokenBucketLimiter {
     return Math.max(1, Math.ceil((cost - bucket.tokens) / this.ratePerSecond))
   }
 
+  /** Whole seconds until one token is there (0: now), without taking it. */
+  waitFor(key: string): number {
+    const bucket = this.buckets.get(key)
+    if (!bucket) return 0
+    const tokens = Math.min(this.burst, bucket.tokens + ((this.now() - bucket.at) / 1000) * this.ratePerSecond)
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerSecond))
+  }
+
   private sweep(now: number): void {
     if (now - this.lastSweep < 60_000) return
     this.lastSweep = now

@@ -54,7 +54,12 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
   const { steps, state } = planInit({ dataDir: root, port: 0 })
   for (const step of steps) await step.run(state)
   const paths = dataPaths(root)
-  const config = parseConfig({ ...options.config }, 'test', {})
+  // Tests make many deliberate auth failures from one address; the security tests set it back.
+  const config = parseConfig(
+    { ...options.config, server: { auth_failure_burst: 100_000, ...options.config?.server } },
+    'test',
+    {},
+  )
   const meta = openMeta(paths.meta)
   const team = getDefaultTeam(meta)!
   const engine = await openEngine(config, paths)

@@ -11,7 +11,18 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'krafter-config-'))
 describe('config', () => {
   it('has a default for every setting', () => {
     const c = parseConfig({}, 'test', {})
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_mb: 10 })
+    expect(c.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      body_limit_mb: 10,
+      auth_failure_burst: 20,
+      auth_failures_per_minute: 10,
+      trust_proxy: false,
+    })
+    expect(c.retention).toEqual({ run_at: '03:30', enabled: true })
+    expect(c.alerts).toEqual({ evaluate_every_seconds: 60, webhook_timeout_ms: 10_000, delivery_retries: 3, retry_base_ms: 2000 })
+    expect(c.smtp).toMatchObject({ port: 587, secure: false, from: 'Krafter Logs <krafter-logs@localhost>' })
+    expect(c.smtp.host).toBeUndefined()
     expect(c.engine).toMatchObject({ mode: 'embedded', database: 'krafter' })
     expect(c.log.level).toBe('info')
   })

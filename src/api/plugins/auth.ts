@@ -4,9 +4,17 @@ import type { MetaDb } from '../../meta/db.js'
 import { findActiveApiKey, touchApiKey, SCOPES, type ApiKey, type Scope } from '../../meta/keys.js'
 import { findProjectByIngestToken, type Project } from '../../meta/projects.js'
 import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
+import { TokenBucketLimiter } from '../../security/rate-limit.js'
+import type { Config } from '../../config/config.js'
 
 /** What a route takes; declared once per route in its `config.auth`. */
 export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope } | { kind: 'ingest' }
+
+export interface RouteEntry {
+  method: string
+  url: string
+  auth: RouteAuth
+}
 
 export type Principal =
   | {
@@ -28,12 +36,17 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
   }
+  interface FastifyInstance {
+    /** Every route with the auth it declares: for docs and the security tests. */
+    routeTable: RouteEntry[]
+  }
 }
 
 export interface AuthDeps {
   meta: MetaDb
   teamId: string
   clock: () => Date
+  config: Pick<Config, 'server'>
   /** SHA-256 of the per-process local admin token that `serve` hands to the CLI (serve.json). */
   localAdminTokenHash?: string
 }
@@ -95,23 +108,58 @@ const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal
  */
 export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
   app.decorateRequest('principal', null)
+  const routeTable: RouteEntry[] = []
+  app.decorate('routeTable', routeTable)
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue
+      routeTable.push({ method, url: route.url, auth: route.config?.auth ?? { kind: 'team', scope: 'admin' } })
+    }
+  })
+  // Failed authentications per client address: guessing tokens gets a 429 long before it
+  // could get anywhere (tokens carry ~165 bits), and a locked-out address is refused even
+  // with a right token until its bucket refills.
+  const failures = new TokenBucketLimiter(
+    deps.config.server.auth_failures_per_minute / 60,
+    deps.config.server.auth_failure_burst,
+    () => deps.clock().getTime(),
+  )
   app.addHook('onRequest', async (request) => {
     const auth: RouteAuth = request.routeOptions.config.auth ?? { kind: 'team', scope: 'admin' }
-    const token = auth.kind === 'none' ? undefined : presentedToken(request)
     const query = request.query as Record<string, unknown> | undefined
-    if (query && 'api_key' in query) delete query.api_key
-    if (auth.kind === 'none') return
-    if (!token) throw new AppError('unauthorized', `Missing token. ${WANTS[auth.kind]}: send it as "Authorization: Bearer <token>"`)
-    const now = deps.clock()
-    if (auth.kind === 'ingest') {
-      request.principal = authenticateIngest(deps, token, now)
+    if (auth.kind === 'none') {
+      if (query && 'api_key' in query) delete query.api_key
       return
     }
-    const principal = authenticateTeam(deps, token, now)
-    if (principal.kind === 'team' && !principal.scopes.includes(auth.scope)) {
+    const wait = failures.waitFor(request.ip)
+    if (wait > 0) {
+      throw new AppError('rate_limited', `Too many failed authentications from this address; retry in ${wait} s`, {
+        headers: { 'retry-after': String(wait) },
+      })
+    }
+    const failed = (err: unknown): never => {
+      if (err instanceof AppError && err.code === 'unauthorized') failures.take(request.ip)
+      throw err
+    }
+    let token: string | undefined
+    try {
+      token = presentedToken(request)
+    } catch (err) {
+      failed(err)
+    }
+    if (query && 'api_key' in query) delete query.api_key
+    // No token at all is a client set up wrong, not a guess: it does not count as a failure.
+    if (!token) throw new AppError('unauthorized', `Missing token. ${WANTS[auth.kind]}: send it as "Authorization: Bearer <token>"`)
+    const now = deps.clock()
+    try {
+      request.principal = auth.kind === 'ingest' ? authenticateIngest(deps, token, now) : authenticateTeam(deps, token, now)
+    } catch (err) {
+      failed(err)
+    }
+    const principal = request.principal
+    if (auth.kind === 'team' && principal?.kind === 'team' && !principal.scopes.includes(auth.scope)) {
       throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
     }
-    request.principal = principal
   })
 }
 

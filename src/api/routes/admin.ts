@@ -7,6 +7,7 @@ import { engineFacts } from '../../ops/status.js'
 import type { AppContext } from '../app.js'
 import { teamOf } from '../plugins/auth.js'
 import { ok } from '../respond.js'
+import { audit } from '../audit.js'
 
 const admin = { auth: { kind: 'team', scope: 'admin' } } as const
 const NoQuery = z.object({}).strict()
@@ -20,13 +21,16 @@ export const adminRoutes = async (fastify: FastifyInstance, deps: AppContext): P
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const flushIngest = () => deps.ingest.batcher.drain()
 
-  app.post('/admin/retention/run', { config: admin, schema: { body: body(RetentionInput), querystring: NoQuery } }, async (request) =>
-    ok(request, await runRetention({ ...deps, flushIngest }, teamOf(request).teamId, request.body, 'api')),
-  )
+  app.post('/admin/retention/run', { config: admin, schema: { body: body(RetentionInput), querystring: NoQuery } }, async (request) => {
+    const result = await runRetention({ ...deps, flushIngest }, teamOf(request).teamId, request.body, 'api')
+    audit(request, deps, 'retention.run', { type: 'retention_run', id: result.run_id }, { dry_run: result.dry_run, project_id: request.body.project_id ?? null, entries: result.total_entries })
+    return ok(request, result)
+  })
 
   app.post('/admin/backups', { config: admin, schema: { body: body(BackupInput), querystring: NoQuery } }, async (request, reply) => {
     const backupDeps = { ...deps, flushIngest: async () => (await flushIngest(), deps.ingest.usage.flush()) }
     const result = await runBackup(backupDeps, planBackup(backupDeps, request.body), 'api')
+    audit(request, deps, 'backup.create', { type: 'backup', id: result.path }, { entries: result.manifest.counts.entries, removed: result.removed })
     return reply.status(201).send(ok(request, result))
   })
 

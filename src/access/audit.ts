@@ -1,0 +1,47 @@
+import { z } from 'zod'
+import { decodeCursor, encodeCursor, type Page } from '../logs/paging.js'
+import { parseTimeBound } from '../logs/search.js'
+import { AUDIT_ACTIONS, listAudit, recordAudit, type AuditAction, type AuditEntry } from '../meta/audit.js'
+import type { MetaDb } from '../meta/db.js'
+
+export const AuditQuery = z
+  .object({
+    action: z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` }).optional(),
+    from: z.union([z.string().min(1).max(64), z.coerce.number()]).optional(),
+    to: z.union([z.string().min(1).max(64), z.coerce.number()]).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().min(1).max(512).optional(),
+  })
+  .strict()
+export type AuditQuery = z.infer<typeof AuditQuery>
+
+const iso = (value: string | number | undefined, field: string): string | undefined =>
+  value === undefined ? undefined : new Date(parseTimeBound(value, field) / 1000).toISOString()
+
+export const auditPage = (meta: MetaDb, teamId: string, query: AuditQuery): Page<AuditEntry> => {
+  const before = query.cursor ? decodeCursor<{ at: string; r: number }>(query.cursor, ['at', 'r']) : undefined
+  const rows = listAudit(meta, teamId, {
+    limit: query.limit + 1,
+    before,
+    action: query.action,
+    from: iso(query.from, 'from'),
+    to: iso(query.to, 'to'),
+  })
+  const page = rows.slice(0, query.limit)
+  const last = page[page.length - 1]
+  const hasMore = rows.length > query.limit
+  return {
+    items: page.map(({ rowid: _r, ...entry }) => entry),
+    has_more: hasMore,
+    cursor: hasMore && last ? encodeCursor({ at: last.at, r: last.rowid }) : null,
+  }
+}
+
+/** The CLI acting on the data dir itself (serve not running, or work that needs no serve). */
+export const auditCli = (
+  deps: { meta: MetaDb; clock: () => Date },
+  teamId: string,
+  action: AuditAction,
+  target: { type: string; id?: string | null },
+  details?: Record<string, unknown>,
+): void => recordAudit(deps.meta, { teamId, actor: 'cli', action, target, details }, deps.clock())

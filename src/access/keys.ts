@@ -1,0 +1,109 @@
+import { z } from 'zod'
+import { AppError, notFound } from '../errors.js'
+import { decodeCursor, encodeCursor, type Page } from '../logs/paging.js'
+import type { MetaDb } from '../meta/db.js'
+import * as repo from '../meta/keys.js'
+import { getProject } from '../meta/projects.js'
+
+export interface KeyDeps {
+  meta: MetaDb
+  clock: () => Date
+}
+
+/** Who is creating or revoking: a key can hand out at most what it has itself. */
+export interface Grantor {
+  teamId: string
+  scopes: readonly repo.Scope[]
+  /** null: all projects. */
+  projectIds: string[] | null
+  keyId: string | null
+}
+
+export const KeyCreateInput = z
+  .object({
+    name: z.string().trim().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters'),
+    scopes: z
+      .array(z.enum(repo.SCOPES, { error: `must be among ${repo.SCOPES.join(', ')}` }))
+      .min(1, `must list at least one of ${repo.SCOPES.join(', ')}`)
+      .max(repo.SCOPES.length),
+    project_ids: z.array(z.uuid('must be project ids (UUID)')).min(1, 'must list at least one project, or be null for all').max(1000).nullable().optional(),
+    expires_at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2027-01-31T00:00:00Z' }).nullable().optional(),
+  })
+  .strict()
+export type KeyCreateInput = z.infer<typeof KeyCreateInput>
+
+export type KeyStatus = 'active' | 'revoked' | 'expired'
+export type KeyView = Omit<repo.ApiKey, 'team_id'> & { status: KeyStatus }
+
+export const presentKey = (key: repo.ApiKey, now: Date): KeyView => {
+  const { team_id: _team, ...rest } = key
+  const status: KeyStatus = key.revoked_at ? 'revoked' : key.expires_at && Date.parse(key.expires_at) <= now.getTime() ? 'expired' : 'active'
+  return { ...rest, status }
+}
+
+const invalid = (field: string, message: string) => new AppError('validation_error', `Invalid ${field}: ${message}`, { details: [{ field, message }] })
+
+export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput): KeyView & { key: string } => {
+  const now = deps.clock()
+  const scopes = [...new Set(input.scopes)]
+  const missing = scopes.filter((s) => !grantor.scopes.includes(s))
+  if (missing.length > 0) throw new AppError('forbidden', `A key cannot grant scopes it lacks itself: ${missing.join(', ')}`)
+  const projectIds = input.project_ids ? [...new Set(input.project_ids)] : null
+  if (grantor.projectIds && (!projectIds || projectIds.some((id) => !grantor.projectIds!.includes(id)))) {
+    throw new AppError('forbidden', 'A key limited to some projects can only create keys limited to those projects')
+  }
+  for (const [i, id] of (projectIds ?? []).entries()) {
+    if (!getProject(deps.meta, grantor.teamId, id)) throw invalid(`project_ids.${i}`, 'is not a project of this team')
+  }
+  if (input.expires_at && Date.parse(input.expires_at) <= now.getTime()) throw invalid('expires_at', 'must be in the future')
+  const { key, token } = repo.createApiKey(
+    deps.meta,
+    {
+      teamId: grantor.teamId,
+      name: input.name,
+      scopes,
+      projectIds,
+      expiresAt: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+    },
+    now,
+  )
+  return { ...presentKey(key, now), key: token }
+}
+
+export const listKeys = (deps: KeyDeps, teamId: string, options: { limit: number; cursor?: string }): Page<KeyView> => {
+  const after = options.cursor ? decodeCursor<{ at: string; id: string }>(options.cursor, ['at', 'id']) : undefined
+  const rows = repo.listApiKeys(deps.meta, teamId, { limit: options.limit + 1, after })
+  const page = rows.slice(0, options.limit)
+  const last = page[page.length - 1]
+  const hasMore = rows.length > options.limit
+  const now = deps.clock()
+  return {
+    items: page.map((k) => presentKey(k, now)),
+    has_more: hasMore,
+    cursor: hasMore && last ? encodeCursor({ at: last.created_at, id: last.id }) : null,
+  }
+}
+
+/**
+ * Revokes a key; the next request with it is refused (keys are looked up on every request).
+ * The team's last unrestricted admin key stays: without it nobody could manage keys over the
+ * API (the CLI on the machine still can).
+ */
+export const revokeKey = (deps: KeyDeps, grantor: Grantor, id: string): KeyView => {
+  const now = deps.clock()
+  const key = repo.getApiKey(deps.meta, grantor.teamId, id)
+  if (!key) throw notFound('API key')
+  if (grantor.projectIds && (!key.project_ids || key.project_ids.some((p) => !grantor.projectIds!.includes(p)))) {
+    throw new AppError('forbidden', 'A key limited to some projects can only revoke keys limited to those projects')
+  }
+  if (key.revoked_at) return presentKey(key, now)
+  const isAdmin = key.scopes.includes('admin') && key.project_ids === null
+  const active = !key.expires_at || Date.parse(key.expires_at) > now.getTime()
+  if (isAdmin && active && repo.otherActiveAdminKeys(deps.meta, grantor.teamId, key.id, now) === 0) {
+    throw new AppError('conflict', 'This is the last active admin key of the team; create another admin key before revoking it', {
+      details: [{ field: 'id', message: 'is the last active admin key' }],
+    })
+  }
+  repo.revokeApiKey(deps.meta, key.id, now)
+  return presentKey(repo.getApiKey(deps.meta, grantor.teamId, id)!, now)
+}

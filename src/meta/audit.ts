@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+import type { MetaDb } from './db.js'
+
+/** Every management action the audit log knows; one name per action, `<target>.<verb>`. */
+export const AUDIT_ACTIONS = [
+  'project.create',
+  'project.update',
+  'project.delete',
+  'project.rotate_token',
+  'key.create',
+  'key.revoke',
+  'alert.create',
+  'alert.update',
+  'alert.delete',
+  'alert.test',
+  'alert_event.update',
+  'retention.run',
+  'backup.create',
+  'backup.restore',
+] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
+export interface AuditEntry {
+  id: string
+  at: string
+  /** The key's display prefix (kr_live_xxxx), or `cli` for the CLI on this machine. */
+  actor: string
+  action: AuditAction
+  target_type: string
+  target_id: string | null
+  request_id: string | null
+  details: Record<string, unknown> | null
+}
+
+export interface AuditRecord {
+  teamId: string
+  actor: string
+  action: AuditAction
+  target: { type: string; id?: string | null }
+  requestId?: string | null
+  details?: Record<string, unknown>
+}
+
+type Row = Omit<AuditEntry, 'details'> & { details: string | null; team_id: string }
+
+export const recordAudit = (db: MetaDb, record: AuditRecord, now: Date): void => {
+  db.prepare(
+    `INSERT INTO audit_logs (id, team_id, at, actor, action, target_type, target_id, request_id, details)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    randomUUID(),
+    record.teamId,
+    now.toISOString(),
+    record.actor,
+    record.action,
+    record.target.type,
+    record.target.id ?? null,
+    record.requestId ?? null,
+    record.details === undefined ? null : JSON.stringify(record.details),
+  )
+}
+
+export interface AuditPageKey {
+  at: string
+  r: number
+}
+
+/** Newest first, keyset on (at, rowid); optional action and time filters. */
+export const listAudit = (
+  db: MetaDb,
+  teamId: string,
+  options: { limit: number; before?: AuditPageKey; action?: string; from?: string; to?: string },
+): (AuditEntry & { rowid: number })[] => {
+  const where = ['team_id = @teamId']
+  const params: Record<string, unknown> = { teamId, limit: options.limit }
+  if (options.before) {
+    where.push('(at < @beforeAt OR (at = @beforeAt AND rowid < @beforeRow))')
+    params.beforeAt = options.before.at
+    params.beforeRow = options.before.r
+  }
+  if (options.action) {
+    where.push('action = @action')
+    params.action = options.action
+  }
+  if (options.from) {
+    where.push('at >= @from')
+    params.from = options.from
+  }
+  if (options.to) {
+    where.push('at < @to')
+    params.to = options.to
+  }
+  const rows = db
+    .prepare(`SELECT rowid, * FROM audit_logs WHERE ${where.join(' AND ')} ORDER BY at DESC, rowid DESC LIMIT @limit`)
+    .all(params) as (Row & { rowid: number })[]
+  return rows.map(({ team_id: _t, details, ...r }) => ({ ...r, details: details === null ? null : (JSON.parse(details) as Record<string, unknown>) }))
+}
