@@ -1,12 +1,12 @@
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
-import { logTable as table } from '../engine/schema.js'
+import { logDeleteSql, logTable as table } from '../engine/schema.js'
 
 /** Removes every stored entry of a project (lightweight DELETE: rows vanish from reads at once). */
 export const deleteProjectEntries = async (engine: Engine, projectId: string): Promise<void> => {
   await engineCall(() =>
     engine.client.command({
-      query: `DELETE FROM ${table(engine)} WHERE project_id = {project_id:UUID}`,
+      query: logDeleteSql(engine, 'project_id = {project_id:UUID}'),
       query_params: { project_id: projectId },
     }),
   )
