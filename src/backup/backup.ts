@@ -8,7 +8,7 @@ import { z } from 'zod'
 import type { DataPaths } from '../config/paths.js'
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
-import { engineSchemaVersion, logTable, migrateEngine } from '../engine/schema.js'
+import { engineSchemaVersion, logDeleteTarget, logTable, migrateEngine } from '../engine/schema.js'
 import { errorMessage, UserError } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import { openMeta } from '../meta/db.js'
@@ -388,7 +388,8 @@ export const planRestore = (options: {
         const engine = await options.openEngine()
         s.engine = engine
         await migrateEngine(engine)
-        await engineCall(() => engine.client.command({ query: `TRUNCATE TABLE ${logTable(engine)}` }))
+        const { table, onCluster } = logDeleteTarget(engine)
+        await engineCall(() => engine.client.command({ query: `TRUNCATE TABLE ${table} ${onCluster}` }))
         const dump = manifest.files.find((f) => f.name.startsWith('log_entries.native'))
         if (!dump) throw new UserError('The backup has no log entries file.')
         const file = path.join(dir, dump.name)

@@ -37,6 +37,9 @@ export const ConfigSchema = z
         password: z.string().optional(),
         cluster: identifier.optional(),
         clickhouse_binary: z.string().optional(),
+        /** Managed mode: loopback ports of the supervised clickhouse server. */
+        http_port: port.default(18123),
+        tcp_port: port.default(19000),
         request_timeout_ms: z.coerce.number().int().min(100).default(30_000),
       })
       .strict()

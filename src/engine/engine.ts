@@ -21,6 +21,11 @@ export interface Engine {
    * itself (a server's X-ClickHouse-Summary); the embedded engine only reports result rows.
    */
   measureRowsRead?: <T>(fn: () => Promise<T>) => Promise<{ result: T; rowsRead: number }>
+  /**
+   * False while a supervised engine is known to be down (managed mode, between a crash and its
+   * restart): writers answer 503 at once instead of trying. Absent: assume available.
+   */
+  available?: () => boolean
   /** True while the engine answers queries. */
   ping(): Promise<boolean>
   close(): Promise<void>
@@ -33,8 +38,11 @@ export interface EngineInfo {
   ok: boolean
 }
 
-/** Lowest ClickHouse release whose features the log schema uses (JSON type, text index). */
-export const MIN_ENGINE_VERSION = '25.8'
+/**
+ * Lowest ClickHouse release whose features the log schema uses: the JSON type and the `text`
+ * index on messages, generally available from 26.2 (before it, experimental and off by default).
+ */
+export const MIN_ENGINE_VERSION = '26.2'
 
 const versionParts = (v: string): number[] => v.split('.').map((p) => Number.parseInt(p, 10) || 0)
 
@@ -64,11 +72,27 @@ export const openEngine = async (config: Config, paths: DataPaths): Promise<Engi
       const { openEmbeddedEngine } = await import('./embedded.js')
       return openEmbeddedEngine({ path: paths.engine, database: config.engine.database })
     }
-    case 'managed':
-    case 'external':
-      throw new UserError(`Engine mode "${config.engine.mode}" is not yet supported by this version.`, {
-        suggestions: ['Use engine.mode: embedded in krafter.yaml (the default).'],
+    case 'external': {
+      const { url, user, password, database, cluster, request_timeout_ms } = config.engine
+      if (url === undefined) {
+        throw new UserError('engine.mode is external but engine.url is not set.', {
+          suggestions: ['Set engine.url in krafter.yaml (or KRAFTER_ENGINE_URL) to the ClickHouse HTTP URL, e.g. http://clickhouse:8123.'],
+        })
+      }
+      const { openExternalEngine } = await import('./external.js')
+      return openExternalEngine({ url, user, password, database, cluster, requestTimeoutMs: request_timeout_ms })
+    }
+    case 'managed': {
+      const { openManagedEngine } = await import('./managed.js')
+      return openManagedEngine({
+        dataDir: paths.root,
+        binaryPath: config.engine.clickhouse_binary,
+        database: config.engine.database,
+        requestTimeoutMs: config.engine.request_timeout_ms,
+        httpPort: config.engine.http_port,
+        tcpPort: config.engine.tcp_port,
       })
+    }
   }
 }
 

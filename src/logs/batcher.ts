@@ -43,6 +43,10 @@ export class InsertBatcher {
 
   insert(rows: string[]): Promise<void> {
     this.stats.requests++
+    // A supervised engine known to be down: refuse now (503) rather than queue for it.
+    if (this.engine.available && !this.engine.available()) {
+      return Promise.reject(new AppError('engine_unavailable', 'The log engine is restarting; nothing was stored. Retry shortly.'))
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rows, resolve, reject })
       this.queuedRows += rows.length

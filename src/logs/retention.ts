@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
-import { logTable } from '../engine/schema.js'
+import { logDeleteSql, logTable } from '../engine/schema.js'
 import { errorMessage, notFound } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import { recordRun } from '../meta/ops-runs.js'
@@ -69,7 +69,7 @@ const countBefore = async (engine: Engine, projectId: string, cutoffUs: number):
 const deleteBefore = async (engine: Engine, projectId: string, cutoffUs: number): Promise<void> => {
   await engineCall(() =>
     engine.client.command({
-      query: `DELETE FROM ${logTable(engine)} WHERE project_id = {p:UUID} AND timestamp < fromUnixTimestamp64Micro({c:Int64}, 'UTC')`,
+      query: logDeleteSql(engine, `project_id = {p:UUID} AND timestamp < fromUnixTimestamp64Micro({c:Int64}, 'UTC')`),
       query_params: { p: projectId, c: cutoffUs },
     }),
   )

@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs'
-import { parseConfig, writeConfigFromTemplate, type Config, type EngineMode } from '../config/config.js'
+import { identifier, parseConfig, writeConfigFromTemplate, type Config, type EngineMode } from '../config/config.js'
 import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
 import { openEngine } from '../engine/engine.js'
+import { displayUrl } from '../engine/external.js'
+import { downloadClickhouseBinary, locateClickhouseBinary } from '../engine/clickhouse-binary.js'
+import { clickhousePaths } from '../engine/supervisor.js'
 import { migrateEngine } from '../engine/schema.js'
 import { UserError } from '../errors.js'
 import { openMeta, schemaVersion } from '../meta/db.js'
@@ -14,6 +17,16 @@ export interface InitOptions {
   host?: string
   port?: number
   engine?: EngineMode
+  /** engine.database: the ClickHouse database of the log tables (any mode). */
+  database?: string
+  /** External mode: the server's HTTP URL, credentials and optional ON CLUSTER name. */
+  clickhouseUrl?: string
+  clickhouseUser?: string
+  clickhousePassword?: string
+  cluster?: string
+  /** Managed mode: the clickhouse binary to supervise, or download the official build. */
+  clickhouseBinary?: string
+  clickhouseDownload?: boolean
 }
 
 export interface InitResult {
@@ -51,16 +64,36 @@ export const planInit = (options: InitOptions): { steps: Step<InitState>[]; stat
     })
   }
   const mode = options.engine ?? 'embedded'
-  if (mode !== 'embedded') {
-    throw new UserError(`Engine mode "${mode}" is not yet supported by this version.`, {
-      suggestions: ['Use --engine embedded (the default).'],
-    })
-  }
-  const values = { server: { host: options.host, port: options.port }, engine: { mode } }
+  const values = { server: { host: options.host, port: options.port }, engine: engineValues(mode, options) }
   const config = parseConfig(values, 'init flags', {})
   const state: InitState = { paths, config, result: { data_dir: paths.root, config_path: paths.config, url: serverUrl(config) } }
 
   const steps: Step<InitState>[] = [
+    // A server someone else runs is checked before anything is created: a wrong URL, login or
+    // version leaves no trace, and the same init can simply be run again.
+    ...(mode === 'external'
+      ? [
+          {
+            title: `Connect to ClickHouse at ${displayUrl(config.engine.url ?? '')}`,
+            run: async ({ paths: p, config: c }: InitState) => {
+              await (await openEngine(c, p)).close()
+            },
+          },
+        ]
+      : []),
+    // Downloaded into the data dir; krafter.yaml (written last) then names it.
+    ...(mode === 'managed' && options.clickhouseDownload
+      ? [
+          {
+            title: 'Download the official ClickHouse build and verify its checksum',
+            run: async (s: InitState) => {
+              const downloaded = await downloadClickhouseBinary({ destDir: clickhousePaths(s.paths.root).bin })
+              values.engine.clickhouse_binary = downloaded.path
+              s.config = parseConfig(values, 'init flags', {})
+            },
+          },
+        ]
+      : []),
     {
       title: `Create data directory ${paths.root}`,
       run: ({ paths: p }) => {
@@ -84,7 +117,7 @@ export const planInit = (options: InitOptions): { steps: Step<InitState>[]; stat
       },
     },
     {
-      title: `Create the log engine schema (${mode})`,
+      title: `${mode === 'managed' ? 'Start the managed ClickHouse and create' : 'Create'} the log engine schema (${mode}${config.engine.cluster ? ` on cluster ${config.engine.cluster}` : ''})`,
       run: async ({ paths: p, config: c, result }) => {
         const engine = await openEngine(c, p)
         try {
@@ -103,4 +136,65 @@ export const planInit = (options: InitOptions): { steps: Step<InitState>[]; stat
     },
   ]
   return { steps, state }
+}
+
+const EXTERNAL_FLAGS = '--clickhouse-url, --user and --cluster'
+const MANAGED_FLAGS = '--clickhouse-binary and --clickhouse-download'
+
+/**
+ * The engine section init writes. Flag mistakes are input errors (exit 2) caught here, before
+ * anything is created; whether the server is reachable is the first step's business.
+ */
+const engineValues = (mode: EngineMode, options: InitOptions): Record<string, unknown> => {
+  const values: Record<string, unknown> = { mode, database: options.database }
+  if (options.database !== undefined && !identifier.safeParse(options.database).success) {
+    throw new UserError(`--database ${options.database}: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*).`, { exitCode: 2 })
+  }
+  if (mode !== 'managed' && (options.clickhouseBinary !== undefined || options.clickhouseDownload)) {
+    throw new UserError(`${MANAGED_FLAGS} only apply to --engine managed.`, {
+      suggestions: ['Add --engine managed to have serve run a local ClickHouse server, or drop those flags.'],
+      exitCode: 2,
+    })
+  }
+  if (mode === 'managed') {
+    if (options.clickhouseBinary !== undefined && options.clickhouseDownload) {
+      throw new UserError('Give either --clickhouse-binary or --clickhouse-download, not both.', { exitCode: 2 })
+    }
+  }
+  if (mode !== 'external') {
+    if (options.clickhouseUrl !== undefined || options.clickhouseUser !== undefined || options.cluster !== undefined) {
+      throw new UserError(`${EXTERNAL_FLAGS} only apply to --engine external.`, {
+        suggestions: ['Add --engine external to use an existing ClickHouse server, or drop those flags.'],
+        exitCode: 2,
+      })
+    }
+    // Found now, so that a missing binary stops init before anything is created.
+    if (mode === 'managed' && !options.clickhouseDownload) {
+      values.clickhouse_binary = locateClickhouseBinary({ flag: options.clickhouseBinary }).path
+    }
+    return values
+  }
+  const url = options.clickhouseUrl
+  if (url === undefined || url === '') {
+    throw new UserError('--engine external needs --clickhouse-url: the HTTP URL of the ClickHouse server.', {
+      suggestions: ['e.g. `krafter-logs init --engine external --clickhouse-url http://clickhouse.internal:8123 --user krafter --password …`'],
+      exitCode: 2,
+    })
+  }
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new UserError(`--clickhouse-url ${url}: not an http:// or https:// URL.`, {
+      suggestions: ['Give the HTTP interface of ClickHouse, e.g. http://127.0.0.1:8123 or https://clickhouse.example.com:8443.'],
+      exitCode: 2,
+    })
+  }
+  if (options.cluster !== undefined && !identifier.safeParse(options.cluster).success) {
+    throw new UserError(`--cluster ${options.cluster}: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*).`, { exitCode: 2 })
+  }
+  return { ...values, url, user: options.clickhouseUser, password: options.clickhousePassword, cluster: options.cluster }
 }

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
+import { logTable } from '../engine/schema.js'
 import { errorMessage } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import { lastRun, type OpsRun } from '../meta/ops-runs.js'
@@ -16,7 +17,7 @@ export interface EngineFacts {
   database: string
   ok: boolean
   entries: number | null
-  /** Compressed bytes of the log tables' active parts. */
+  /** Compressed bytes of the log tables' active parts (on a cluster: on the server behind the URL). */
   bytes_on_disk: number | null
   error?: string
 }
@@ -27,7 +28,7 @@ export const engineFacts = async (engine: Engine): Promise<EngineFacts> => {
     const rs = await engineCall(() =>
       engine.client.query({
         query: `SELECT sum(rows) AS entries, sum(bytes_on_disk) AS bytes FROM system.parts
-                WHERE active AND database = {db:String} AND table = 'log_entries'`,
+                WHERE active AND database = {db:String} AND table IN ('log_entries', 'log_entries_local')`,
         query_params: { db: engine.database },
         format: 'JSONEachRow',
       }),
@@ -35,7 +36,7 @@ export const engineFacts = async (engine: Engine): Promise<EngineFacts> => {
     const row = (await rs.json<{ entries: string | number; bytes: string | number }>())[0]
     // system.parts counts rows hidden by lightweight DELETE until the parts merge: count exactly.
     const counted = await (
-      await engineCall(() => engine.client.query({ query: `SELECT count() AS n FROM \`${engine.database}\`.log_entries`, format: 'JSONEachRow' }))
+      await engineCall(() => engine.client.query({ query: `SELECT count() AS n FROM ${logTable(engine)}`, format: 'JSONEachRow' }))
     ).json<{ n: string | number }>()
     return { ...base, ok: true, entries: Number(counted[0]?.n ?? row?.entries ?? 0), bytes_on_disk: Number(row?.bytes ?? 0) }
   } catch (err) {

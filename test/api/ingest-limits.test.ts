@@ -40,6 +40,21 @@ describe('log_ingest rate limit', () => {
 })
 
 describe('engine failure', () => {
+  it('a supervised engine known to be down (managed, restarting) gets 503 at once, never 202, and nothing is stored', async () => {
+    t.clock.advance(10_000)
+    const p = await t.project()
+    let up = false
+    t.engine.available = () => up
+    const refused = await ingest(p.ingest_token, 'while restarting')
+    expect(refused.statusCode).toBe(503)
+    expect(refused.json().error.code).toBe('engine_unavailable')
+    up = true
+    expect((await ingest(p.ingest_token, 'back up')).statusCode).toBe(202)
+    delete t.engine.available
+    const rows = await t.rows<{ message: string }>('SELECT message FROM krafter.log_entries WHERE project_id = {p:UUID}', { p: p.id })
+    expect(rows.map((r) => r.message)).toEqual(['back up'])
+  })
+
   it('answers 503 engine_unavailable, counts nothing, and health says so', async () => {
     t.clock.advance(10_000)
     const p = await t.project()
