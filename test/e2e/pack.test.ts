@@ -1,0 +1,105 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { execa } from 'execa'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers/cli.js'
+
+/*
+ * What `npm publish` would ship, installed the way a user installs it: `npm pack`, then
+ * `npm install <tarball>` into an empty prefix (dependencies from the registry or npm's cache),
+ * then the installed bin. Packed with --ignore-scripts: `prepare` would rebuild dist/ while
+ * other e2e files run the CLI from it, and `npm test` has just built it anyway.
+ */
+
+const repo = path.resolve('.')
+const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')) as { name: string; version: string }
+const root = mkdtempSync(path.join(os.tmpdir(), 'krafter-pack-'))
+const prefix = path.join(root, 'prefix')
+const dataDir = path.join(root, 'data')
+const bin = path.join(prefix, 'node_modules', '.bin', 'krafter-logs')
+// As a user's shell would have it: npm keeps its proxy and registry settings, but no KRAFTER_*
+// setting of the test run and not vitest's NODE_ENV=test (oclif then looks for TypeScript).
+const env: Record<string, string> = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(KRAFTER_|VITEST|NODE_ENV$)/.test(e[0])),
+  ),
+  KRAFTER_LOG_LEVEL: 'info',
+}
+const run = { env, extendEnv: false, cwd: root } as const
+
+let files: string[] = []
+let tarball = ''
+
+/** Sources newer than their build: the tarball would pair old code with new templates. */
+const staleBuild = (): string[] => {
+  const stale: string[] = []
+  for (const dir of ['src', 'commands']) {
+    for (const file of readdirSync(path.join(repo, dir), { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts')) continue
+      const built = path.join(repo, 'dist', dir, file.replace(/\.ts$/, '.js'))
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(repo, dir, file)).mtimeMs) stale.push(path.join(dir, file))
+    }
+  }
+  return stale
+}
+
+beforeAll(async () => {
+  const stale = staleBuild()
+  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.slice(0, 5).join(', ')}: run \`npm run build\` first (npm test does).`)
+  const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { ...run, cwd: repo, timeout: 120_000 })
+  const info = (JSON.parse(packed.stdout) as { filename: string; size: number; files: { path: string }[] }[])[0]!
+  files = info.files.map((f) => f.path)
+  tarball = path.join(root, info.filename)
+
+  const started = performance.now()
+  await execa('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel', 'error', tarball], { ...run, timeout: 300_000 })
+  const seconds = (performance.now() - started) / 1000
+  console.log(`npm pack: ${path.basename(tarball)} ${(statSync(tarball).size / 1024).toFixed(1)} KiB, ${files.length} files; npm install into a fresh prefix: ${seconds.toFixed(1)} s`)
+}, 420_000)
+
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describe('the npm package', () => {
+  it('holds what runs and nothing of the repo besides', () => {
+    for (const needed of ['bin/run.js', 'dist/commands/init.js', 'dist/commands/serve.js', 'dist/src/version.js', 'templates/krafter.yaml', 'templates/krafter-logs.service', 'README.md', 'package.json']) {
+      expect(files).toContain(needed)
+    }
+    for (const file of files) {
+      expect(file).not.toMatch(/^(test|bench|\.ci|node_modules|src|commands|examples|dist\/test|dist\/bench)\//)
+      expect(file).not.toMatch(/(^|\/)(meta\.sqlite(-wal|-shm)?|serve\.json)$|\.tgz$/)
+    }
+  })
+
+  it('installs a krafter-logs bin that prints the package version', async () => {
+    const res = await execa(bin, ['--version'], { ...run, reject: false })
+    expect(res.exitCode, res.stderr).toBe(0)
+    expect(res.stdout).toContain(`${pkg.name}/${pkg.version}`)
+  })
+
+  it('runs init and serve from the installed package, and stops on SIGTERM', async () => {
+    const init = await execa(bin, ['init', '--data-dir', dataDir, '--port', '0', '--json'], { ...run, reject: false, timeout: 60_000 })
+    expect(init.exitCode, `${init.stdout}\n${init.stderr}`).toBe(0)
+    expect(JSON.parse(init.stdout).team_api_key).toMatch(/^kr_live_[a-z0-9]{32}$/)
+
+    const serve = execa(bin, ['serve', '--data-dir', dataDir], { ...run, reject: false })
+    try {
+      const url = await waitFor(() => {
+        if (serve.exitCode !== null) throw new Error(`serve exited early: ${serve.exitCode}`)
+        try {
+          const info = JSON.parse(readFileSync(path.join(dataDir, 'serve.json'), 'utf8')) as { pid: number; url: string }
+          return info.url
+        } catch {
+          return undefined
+        }
+      })
+      const health = await fetch(`${url}/healthz`)
+      expect(health.status).toBe(200)
+      expect(((await health.json()) as { status: string }).status).toBe('ok')
+    } finally {
+      serve.kill('SIGTERM')
+    }
+    const stopped = await serve
+    expect(stopped.exitCode, stopped.stderr).toBe(0)
+  })
+})
