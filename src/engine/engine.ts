@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { Logger } from 'pino'
 import type { Config, EngineMode } from '../config/config.js'
 import type { DataPaths } from '../config/paths.js'
 import { AppError, UserError } from '../errors.js'
@@ -65,7 +66,7 @@ export const assertSupportedVersion = (version: string, where: string): void => 
   }
 }
 
-export const openEngine = async (config: Config, paths: DataPaths): Promise<Engine> => {
+export const openEngine = async (config: Config, paths: DataPaths, options: { logger?: Logger } = {}): Promise<Engine> => {
   switch (config.engine.mode) {
     case 'embedded': {
       // Loaded on demand: libchdb is large, and most CLI commands never touch the engine.
@@ -91,6 +92,7 @@ export const openEngine = async (config: Config, paths: DataPaths): Promise<Engi
         requestTimeoutMs: config.engine.request_timeout_ms,
         httpPort: config.engine.http_port,
         tcpPort: config.engine.tcp_port,
+        logger: options.logger,
       })
     }
   }

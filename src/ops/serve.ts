@@ -59,7 +59,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     meta = openMeta(paths.meta)
     const team = getDefaultTeam(meta)
     if (!team) throw new UserError(`${paths.root} has no team: run \`krafter-logs init\` first.`)
-    engine = await openEngine(config, paths)
+    engine = await openEngine(config, paths, { logger })
     await migrateEngine(engine)
     const adminToken = newLocalAdminToken()
     const clock = () => new Date()
