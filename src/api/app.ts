@@ -45,7 +45,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const { config, engine, meta, clock } = appDeps
   const batcher = new InsertBatcher(
     engine,
-    { flushWindowMs: config.ingest.flush_window_ms, maxBatchRows: config.ingest.max_batch_rows },
+    { flushWindowMs: config.ingest.flush_window_ms, maxBatchRows: config.ingest.max_batch_rows, refillWaitMs: config.ingest.refill_wait_ms },
     appDeps.logger,
   )
   const ownNotifier = appDeps.notifier === undefined

@@ -51,6 +51,8 @@ export const ConfigSchema = z
         burst: z.coerce.number().int().positive().default(2000),
         /** How long a lone request may wait for others to share its engine insert. */
         flush_window_ms: z.coerce.number().int().min(0).max(1000).default(2),
+        /** Under load: how long the next insert may wait for the clients the last one answered. */
+        refill_wait_ms: z.coerce.number().int().min(0).max(1000).default(8),
         /** Largest engine insert the batcher builds from queued requests. */
         max_batch_rows: z.coerce.number().int().min(1).default(100_000),
       })

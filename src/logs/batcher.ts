@@ -33,11 +33,14 @@ export class InsertBatcher {
   private queuedRows = 0
   private inFlight: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
+  /** Requests expected soon: those queued when the last insert returned plus those it answered. */
+  private expected = 0
+  private refillUntil = 0
   readonly stats: BatcherStats = { requests: 0, inserts: 0, rows: 0, failed_inserts: 0, insert_ms: 0 }
 
   constructor(
     private readonly engine: Engine,
-    private readonly options: { flushWindowMs: number; maxBatchRows: number },
+    private readonly options: { flushWindowMs: number; maxBatchRows: number; refillWaitMs?: number },
     private readonly logger?: Logger,
   ) {}
 
@@ -62,9 +65,24 @@ export class InsertBatcher {
     }
   }
 
+  /**
+   * An insert costs the engine nearly the same for 1 row as for 500 (measured: 24 ms for 128
+   * rows, 29 ms for 512), so under load the clients an insert just answered are worth waiting
+   * for: their next requests arrive within a few ms, and one insert then takes them all
+   * instead of two half-sized ones alternating. The wait ends as soon as they are there, and
+   * never lasts longer than refillWaitMs; a lone client (expected = 1) never waits for it.
+   */
   private schedule(): void {
     if (this.inFlight) return
-    if (this.options.flushWindowMs === 0 || this.queuedRows >= this.options.maxBatchRows) {
+    const now = performance.now()
+    if (this.queuedRows >= this.options.maxBatchRows || (this.expected > 1 && this.queue.length >= this.expected)) {
+      this.flush()
+    } else if (this.expected > 1 && now < this.refillUntil) {
+      this.timer ??= setTimeout(() => {
+        this.timer = null
+        this.flush()
+      }, Math.ceil(this.refillUntil - now))
+    } else if (this.options.flushWindowMs === 0) {
       this.flush()
     } else {
       this.timer ??= setTimeout(() => {
@@ -88,9 +106,12 @@ export class InsertBatcher {
       rows += waiter.rows.length
     }
     this.queuedRows -= rows
+    this.expected = 0
     this.inFlight = this.write(group, rows).finally(() => {
       this.inFlight = null
-      if (this.queue.length > 0) this.flush()
+      this.expected = this.queue.length + group.length
+      this.refillUntil = performance.now() + (this.options.refillWaitMs ?? 0)
+      if (this.queue.length > 0) this.schedule()
     })
   }
 
