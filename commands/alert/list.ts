@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { renderTable } from '../../src/cli/table.js'
 import { listRules, type AlertRuleView } from '../../src/alerts/rules.js'
+import { allPages } from '../../src/logs/paging.js'
 import { resolveProject } from '../../src/logs/projects.js'
 
 export default class AlertList extends KrafterCommand {
@@ -12,14 +13,7 @@ export default class AlertList extends KrafterCommand {
     const { flags } = await this.parse(AlertList)
     const rules = await this.withContext(flags['data-dir'], (ctx) => {
       const projectId = flags.project ? resolveProject(ctx, ctx.team.id, flags.project).id : undefined
-      const all: AlertRuleView[] = []
-      let cursor: string | undefined
-      do {
-        const page = listRules(ctx, ctx.team.id, { limit: 100, cursor, projectId })
-        all.push(...page.items)
-        cursor = page.cursor ?? undefined
-      } while (cursor)
-      return all
+      return allPages((cursor) => listRules(ctx, ctx.team.id, { limit: 100, cursor, projectId }))
     })
     this.log(
       rules.length

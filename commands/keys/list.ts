@@ -1,5 +1,6 @@
 import { listKeys, type KeyView } from '../../src/access/keys.js'
 import { KrafterCommand } from '../../src/cli/base.js'
+import { allPages } from '../../src/logs/paging.js'
 import { KEY_COLUMNS } from '../../src/cli/key-columns.js'
 import { renderTable } from '../../src/cli/table.js'
 
@@ -8,16 +9,7 @@ export default class KeysList extends KrafterCommand {
 
   async run(): Promise<KeyView[]> {
     const { flags } = await this.parse(KeysList)
-    const keys = await this.withContext(flags['data-dir'], (ctx) => {
-      const all: KeyView[] = []
-      let cursor: string | undefined
-      do {
-        const page = listKeys(ctx, ctx.team.id, { limit: 100, cursor })
-        all.push(...page.items)
-        cursor = page.cursor ?? undefined
-      } while (cursor)
-      return all
-    })
+    const keys = await this.withContext(flags['data-dir'], (ctx) => allPages((cursor) => listKeys(ctx, ctx.team.id, { limit: 100, cursor })))
     this.log(renderTable(keys.map((k) => ({ ...k, scopes: k.scopes.join(','), project_ids: k.project_ids?.join(',') ?? 'all' })), [...KEY_COLUMNS]))
     return keys
   }

@@ -1,6 +1,7 @@
 import { KrafterCommand } from '../../src/cli/base.js'
 import { PROJECT_COLUMNS } from '../../src/cli/project-flags.js'
 import { renderTable } from '../../src/cli/table.js'
+import { allPages } from '../../src/logs/paging.js'
 import { listProjects, type ProjectView } from '../../src/logs/projects.js'
 
 export default class ProjectList extends KrafterCommand {
@@ -8,16 +9,9 @@ export default class ProjectList extends KrafterCommand {
 
   async run(): Promise<ProjectView[]> {
     const { flags } = await this.parse(ProjectList)
-    const projects = await this.withContext(flags['data-dir'], (ctx) => {
-      const all: ProjectView[] = []
-      let cursor: string | undefined
-      do {
-        const page = listProjects(ctx, ctx.team.id, { limit: 100, cursor })
-        all.push(...page.items)
-        cursor = page.cursor ?? undefined
-      } while (cursor)
-      return all
-    })
+    const projects = await this.withContext(flags['data-dir'], (ctx) =>
+      allPages((cursor) => listProjects(ctx, ctx.team.id, { limit: 100, cursor })),
+    )
     this.log(projects.length ? renderTable(projects, [...PROJECT_COLUMNS]) : 'No projects yet: krafter-logs project create NAME')
     return projects
   }

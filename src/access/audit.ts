@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { decodeCursor, encodeCursor, type Page } from '../logs/paging.js'
+import { decodeCursor, pageOf, type Page } from '../logs/paging.js'
 import { parseTimeBound } from '../logs/search.js'
 import { AUDIT_ACTIONS, listAudit, recordAudit, type AuditAction, type AuditEntry } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
@@ -27,14 +27,7 @@ export const auditPage = (meta: MetaDb, teamId: string, query: AuditQuery): Page
     from: iso(query.from, 'from'),
     to: iso(query.to, 'to'),
   })
-  const page = rows.slice(0, query.limit)
-  const last = page[page.length - 1]
-  const hasMore = rows.length > query.limit
-  return {
-    items: page.map(({ rowid: _r, ...entry }) => entry),
-    has_more: hasMore,
-    cursor: hasMore && last ? encodeCursor({ at: last.at, r: last.rowid }) : null,
-  }
+  return pageOf(rows, query.limit, (last) => ({ at: last.at, r: last.rowid }), ({ rowid: _r, ...entry }) => entry)
 }
 
 /** The CLI acting on the data dir itself (serve not running, or work that needs no serve). */

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { AppError, notFound } from '../errors.js'
-import { decodeCursor, encodeCursor, type Page } from '../logs/paging.js'
+import { decodeCursor, pageOf, type Page } from '../logs/paging.js'
 import type { MetaDb } from '../meta/db.js'
 import * as repo from '../meta/keys.js'
 import { getProject } from '../meta/projects.js'
@@ -73,15 +73,8 @@ export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput
 export const listKeys = (deps: KeyDeps, teamId: string, options: { limit: number; cursor?: string }): Page<KeyView> => {
   const after = options.cursor ? decodeCursor<{ at: string; id: string }>(options.cursor, ['at', 'id']) : undefined
   const rows = repo.listApiKeys(deps.meta, teamId, { limit: options.limit + 1, after })
-  const page = rows.slice(0, options.limit)
-  const last = page[page.length - 1]
-  const hasMore = rows.length > options.limit
   const now = deps.clock()
-  return {
-    items: page.map((k) => presentKey(k, now)),
-    has_more: hasMore,
-    cursor: hasMore && last ? encodeCursor({ at: last.created_at, id: last.id }) : null,
-  }
+  return pageOf(rows, options.limit, (last) => ({ at: last.created_at, id: last.id }), (k) => presentKey(k, now))
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { AppError, notFound } from '../errors.js'
-import { decodeCursor, encodeCursor, type Page } from '../logs/paging.js'
+import { decodeCursor, pageOf, type Page } from '../logs/paging.js'
 import { MAX_QUERY_LENGTH, parseQuery } from '../logs/query/parse.js'
 import * as repo from '../meta/alerts.js'
 import type { MetaDb } from '../meta/db.js'
@@ -175,14 +175,7 @@ export const listRules = (
 ): Page<AlertRuleView> => {
   const after = options.cursor ? decodeCursor<repo.PageKey>(options.cursor, ['at', 'id']) : undefined
   const rows = repo.listRules(deps.meta, teamId, { ...options, limit: options.limit + 1, after })
-  const page = rows.slice(0, options.limit)
-  const last = page[page.length - 1]
-  const hasMore = rows.length > options.limit
-  return {
-    items: page.map((r) => presentRule(r)),
-    has_more: hasMore,
-    cursor: hasMore && last ? encodeCursor({ at: last.created_at, id: last.id }) : null,
-  }
+  return pageOf(rows, options.limit, (last) => ({ at: last.created_at, id: last.id }), (r) => presentRule(r))
 }
 
 export const updateRule = (deps: AlertDeps, teamId: string, id: string, input: AlertUpdateInput): AlertRuleView => {
@@ -207,14 +200,9 @@ export const listRuleEvents = (
   requireRule(deps, teamId, id)
   const before = options.cursor ? decodeCursor<repo.PageKey>(options.cursor, ['at', 'id']) : undefined
   const rows = repo.listEvents(deps.meta, id, { limit: options.limit + 1, before })
-  const page = rows.slice(0, options.limit)
-  const last = page[page.length - 1]
-  const hasMore = rows.length > options.limit
-  return {
-    items: presentEvents(deps.meta, page),
-    has_more: hasMore,
-    cursor: hasMore && last ? encodeCursor({ at: last.opened_at, id: last.id }) : null,
-  }
+  const page = pageOf(rows, options.limit, (last) => ({ at: last.opened_at, id: last.id }))
+  // Deliveries are read for the whole page at once.
+  return { ...page, items: presentEvents(deps.meta, page.items) }
 }
 
 /** The event and its rule, if the rule is the team's (other teams' events are not found). */

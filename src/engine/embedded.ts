@@ -5,7 +5,7 @@ import { UserError } from '../errors.js'
 import { acquireEngineLock } from './lock.js'
 import { ENGINE_SESSION_SETTINGS } from './schema.js'
 import type { Engine } from './engine.js'
-import { assertSupportedVersion } from './engine.js'
+import { assertSupportedVersion, clientLifecycle } from './engine.js'
 
 /**
  * chDB: ClickHouse in this process, reached through @clickhouse/client. chDB allows one engine
@@ -60,29 +60,12 @@ export const openEmbeddedEngine = async (options: { path: string; database: stri
     chain = run.catch(() => undefined)
     return run
   }
-  let closed = false
   return {
     measureRowsRead,
     mode: 'embedded',
     client,
     database: options.database,
     version,
-    async ping() {
-      if (closed) return false
-      try {
-        return (await client.ping()).success
-      } catch {
-        return false
-      }
-    },
-    async close() {
-      if (closed) return
-      closed = true
-      try {
-        await client.close()
-      } finally {
-        releaseLock()
-      }
-    },
+    ...clientLifecycle(client, { afterClose: releaseLock }),
   }
 }

@@ -32,6 +32,37 @@ export interface Engine {
   close(): Promise<void>
 }
 
+/**
+ * `ping` and `close` of an engine reached through `client`, the same in every mode: ping is
+ * false once closed, while `up()` says the engine is down, or when the client fails; close runs
+ * once, then `afterClose` (release the lock, stop the supervised server) even if it failed.
+ */
+export const clientLifecycle = (
+  client: ClickHouseClient,
+  options: { up?: () => boolean; afterClose?: () => void | Promise<void> } = {},
+): Pick<Engine, 'ping' | 'close'> => {
+  let closed = false
+  return {
+    async ping() {
+      if (closed || (options.up && !options.up())) return false
+      try {
+        return (await client.ping()).success
+      } catch {
+        return false
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      try {
+        await client.close()
+      } finally {
+        await options.afterClose?.()
+      }
+    },
+  }
+}
+
 export interface EngineInfo {
   mode: EngineMode
   version: string

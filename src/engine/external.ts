@@ -1,7 +1,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { UserError, errorMessage } from '../errors.js'
 import type { Engine } from './engine.js'
-import { assertSupportedVersion } from './engine.js'
+import { assertSupportedVersion, clientLifecycle } from './engine.js'
 import { CLUSTER_SESSION_SETTINGS, ENGINE_SESSION_SETTINGS, REPLICATION_MACROS, SERVER_SESSION_SETTINGS } from './schema.js'
 
 export interface ExternalEngineOptions {
@@ -134,25 +134,12 @@ export const openExternalEngine = async (options: ExternalEngineOptions): Promis
       ...(options.cluster !== undefined ? CLUSTER_SESSION_SETTINGS : {}),
     },
   })
-  let closed = false
   return {
     mode: 'external',
     client,
     database: options.database,
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
     version,
-    async ping() {
-      if (closed) return false
-      try {
-        return (await client.ping()).success
-      } catch {
-        return false
-      }
-    },
-    async close() {
-      if (closed) return
-      closed = true
-      await client.close()
-    },
+    ...clientLifecycle(client),
   }
 }

@@ -2,7 +2,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import type { Logger } from 'pino'
 import { locateClickhouseBinary } from './clickhouse-binary.js'
 import type { Engine } from './engine.js'
-import { assertSupportedVersion } from './engine.js'
+import { assertSupportedVersion, clientLifecycle } from './engine.js'
 import { ENGINE_SESSION_SETTINGS } from './schema.js'
 import { ClickhouseSupervisor } from './supervisor.js'
 
@@ -51,27 +51,13 @@ export const openManagedEngine = async (options: ManagedEngineOptions): Promise<
     clickhouse_settings: { ...ENGINE_SESSION_SETTINGS },
     log: { level: ClickHouseLogLevel.OFF },
   })
-  let closed = false
   return {
     mode: 'managed',
     client,
     database: options.database,
     version,
     available: () => supervisor.isUp(),
-    async ping() {
-      if (closed || !supervisor.isUp()) return false
-      try {
-        return (await client.ping()).success
-      } catch {
-        return false
-      }
-    },
-    async close() {
-      if (closed) return
-      closed = true
-      // The server waits for open keep-alive connections before it exits: close ours first.
-      await client.close()
-      await supervisor.stop()
-    },
+    // The server waits for open keep-alive connections before it exits: the client closes first.
+    ...clientLifecycle(client, { up: () => supervisor.isUp(), afterClose: () => supervisor.stop() }),
   }
 }

@@ -21,3 +21,32 @@ export const decodeCursor = <T extends object>(cursor: string, fields: (keyof T)
   }
   throw validationError('cursor', 'is not a cursor returned by this endpoint')
 }
+
+/**
+ * A page from the `limit + 1` rows a keyset query fetched: the extra row only tells that there
+ * is more, and the cursor is the key of the page's last row.
+ */
+export const pageOf = <R, T = R>(
+  rows: R[],
+  limit: number,
+  keyOf: (last: R) => Record<string, string | number>,
+  present: (row: R) => T = (row) => row as unknown as T,
+): Page<T> => {
+  const page = rows.slice(0, limit)
+  const last = page[page.length - 1]
+  const hasMore = rows.length > limit
+  return { items: page.map(present), has_more: hasMore, cursor: hasMore && last ? encodeCursor(keyOf(last)) : null }
+}
+
+/** Every item of a paged listing, page after page (the CLI's list commands). */
+export const allPages = <T>(fetchPage: (cursor: string | undefined) => Page<T>): T[] => {
+  const all: T[] = []
+  let cursor: string | undefined
+  do {
+    const page = fetchPage(cursor)
+    all.push(...page.items)
+    cursor = page.cursor ?? undefined
+  } while (cursor)
+  return all
+}
+

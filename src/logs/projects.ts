@@ -6,7 +6,7 @@ import * as repo from '../meta/projects.js'
 import { listStreams, type Stream } from '../meta/streams.js'
 import { usageForDays, type UsageDay } from '../meta/usage.js'
 import { deleteProjectEntries } from './entries.js'
-import { decodeCursor, encodeCursor, type Page } from './paging.js'
+import { decodeCursor, pageOf, type Page } from './paging.js'
 
 export interface ProjectDeps {
   meta: MetaDb
@@ -117,14 +117,7 @@ export const listProjects = (
 ): Page<ProjectView> => {
   const after = options.cursor ? decodeCursor<repo.PageKey>(options.cursor, ['created_at', 'id']) : undefined
   const rows = repo.listProjects(deps.meta, teamId, { limit: options.limit + 1, after, projectIds: options.projectIds })
-  const page = rows.slice(0, options.limit)
-  const last = page[page.length - 1]
-  const hasMore = rows.length > options.limit
-  return {
-    items: page.map(presentProject),
-    has_more: hasMore,
-    cursor: hasMore && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
-  }
+  return pageOf(rows, options.limit, (last) => ({ created_at: last.created_at, id: last.id }), presentProject)
 }
 
 export const updateProject = (deps: ProjectDeps, teamId: string, id: string, input: ProjectUpdateInput): ProjectView => {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo, type Server } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -8,35 +7,13 @@ import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isSupportedVersion, MIN_ENGINE_VERSION } from '../../src/engine/engine.js'
 import { BIN } from '../helpers/cli.js'
+import { debianClickhouseServer, freePorts } from '../helpers/clickhouse-server.js'
 
 /*
  * `init --engine external` against a real ClickHouse server: Debian's clickhouse-server
  * package (18.16, which .ci/run installs), started here on free loopback ports with a minimal
  * config. It is too old for the log schema, which is what init must say, naming both versions.
  */
-
-const SERVER_NAME = 'clickhouse-server'
-
-const findServer = (): string => {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'].filter((d) => d !== '')
-  const found = dirs.map((d) => path.join(d, SERVER_NAME)).find((f) => existsSync(f))
-  if (found === undefined) {
-    throw new Error('clickhouse-server is not installed: run `apt-get install clickhouse-server` (CI installs it in .ci/run).')
-  }
-  return found
-}
-
-const freePorts = async (count: number): Promise<number[]> => {
-  const servers: Server[] = []
-  for (let i = 0; i < count; i++) {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    servers.push(server)
-  }
-  const ports = servers.map((s) => (s.address() as AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
-}
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'krafter-external-'))
 const home = path.join(root, 'home')
@@ -86,7 +63,7 @@ const startServer = async (): Promise<void> => {
 `,
   )
   const stderr: string[] = []
-  const child = spawn(findServer(), [`--config-file=${path.join(dir, 'config.xml')}`], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(debianClickhouseServer(), [`--config-file=${path.join(dir, 'config.xml')}`], { stdio: ['ignore', 'ignore', 'pipe'] })
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()))
   server = child
   url = `http://127.0.0.1:${httpPort}`

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo, type Server } from 'node:net'
+import { createServer, type AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { locateClickhouseBinary, SYSTEM_BINARY_DIRS, type ClickhouseBinary } from '../../src/engine/clickhouse-binary.js'
+import { locateClickhouseBinary, type ClickhouseBinary } from '../../src/engine/clickhouse-binary.js'
 import { assertSupportedVersion, isSupportedVersion, MIN_ENGINE_VERSION } from '../../src/engine/engine.js'
 import {
   ClickhouseStartError,
@@ -16,6 +16,7 @@ import {
 } from '../../src/engine/supervisor.js'
 import { AppError, UserError } from '../../src/errors.js'
 import { pidAlive } from '../../src/pid.js'
+import { debianClickhouseServer, freePorts } from '../helpers/clickhouse-server.js'
 
 /*
  * Runs a real ClickHouse server: Debian's clickhouse-server package (18.16), which .ci/run
@@ -23,27 +24,8 @@ import { pidAlive } from '../../src/pid.js'
  * health, restart and stop work the same on every release.
  */
 
-const findServerBinary = (): ClickhouseBinary => {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), ...SYSTEM_BINARY_DIRS].filter((d) => d !== '')
-  const found = dirs.map((d) => path.join(d, 'clickhouse-server')).find((f) => existsSync(f))
-  if (found === undefined) {
-    throw new Error('clickhouse-server is not installed: run `apt-get install clickhouse-server` (CI installs it in .ci/run).')
-  }
-  return locateClickhouseBinary({ flag: found })
-}
+const findServerBinary = (): ClickhouseBinary => locateClickhouseBinary({ flag: debianClickhouseServer() })
 
-/** Free loopback ports, all held until every one is picked so none is handed out twice. */
-const freePorts = async (count: number): Promise<number[]> => {
-  const servers: Server[] = []
-  for (let i = 0; i < count; i++) {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    servers.push(server)
-  }
-  const ports = servers.map((s) => (s.address() as AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
-}
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'krafter-ch-supervisor-'))
 const dataDir = path.join(root, 'data')
