@@ -4,6 +4,7 @@ import { getRule } from '../alerts/rules.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
 import { callServer } from './runtime.js'
+import { auditCli } from '../access/audit.js'
 
 export type TestResult = Awaited<ReturnType<typeof sendTestNotification>>
 
@@ -18,7 +19,9 @@ export const testAlertRule = async (ctx: OpsContext, ruleId: string): Promise<Te
     direct: async (engine) => {
       const notifier = new Notifier({ meta: ctx.meta, config: ctx.config, clock: ctx.clock })
       try {
-        return await sendTestNotification({ meta: ctx.meta, engine, clock: ctx.clock, notifier }, rule)
+        const result = await sendTestNotification({ meta: ctx.meta, engine, clock: ctx.clock, notifier }, rule)
+        auditCli(ctx, ctx.team.id, 'alert.test', { type: 'alert_rule', id: rule.id }, { ok: result.ok })
+        return result
       } finally {
         await notifier.close()
       }
