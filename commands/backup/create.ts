@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { runSteps } from '../../src/cli/progress.js'
@@ -17,7 +18,8 @@ export default class BackupCreate extends KrafterCommand {
 
   async run(): Promise<BackupResult & { via: Via }> {
     const { flags } = await this.parse(BackupCreate)
-    const input = parseInput(BackupInput, { out: flags.out, keep: flags.keep }, 'backup')
+    // Resolved here: a running serve would resolve a relative path against its own directory.
+    const input = parseInput(BackupInput, { out: flags.out && path.resolve(flags.out), keep: flags.keep }, 'backup')
     const result = await this.withContext(flags['data-dir'], (ctx) =>
       backupNow(ctx, input, (steps, state) => runSteps(steps, state, { quiet: this.jsonEnabled() })),
     )
