@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AlertEvaluator } from '../../src/alerts/evaluate.js'
+import { AlertEvaluator, buildNotification } from '../../src/alerts/evaluate.js'
 import { Notifier } from '../../src/alerts/notify.js'
 import { getRule } from '../../src/meta/alerts.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
@@ -465,5 +465,41 @@ describe('POST /logs/alerts/:id/test', () => {
     expect(data.deliveries[1]).toMatchObject({ ok: false, status_code: null, attempts: 1 })
     expect(data.deliveries[1].error).toMatch(/ECONNREFUSED/)
     expect(hooks.at('/test-fail')).toHaveLength(1)
+  })
+})
+
+describe('email with SMTP authentication', () => {
+  it('logs in with smtp.user and smtp.password, and a refused login is final (no retries)', async () => {
+    const secured = await startSmtpServer({ login: { user: 'alerts@krafter.test', password: 's3cret-pass' } })
+    const p = await t.project()
+    const created = await rule(p.id, { channels: [{ type: 'email', to: ['oncall@example.com'] }] })
+    const stored = getRule(t.meta, t.teamId, created.id)!
+    const send = async (password: string) => {
+      const mailer = new Notifier({
+        meta: t.meta,
+        config: { ...t.config, smtp: { ...t.config.smtp, port: secured.port, user: 'alerts@krafter.test', password } },
+        clock: t.clock.now,
+        sleep: async (ms) => void sleeps.push(ms),
+      })
+      try {
+        return await mailer.send(buildNotification(t.meta, stored, 'test', null, [], t.clock.now()))
+      } finally {
+        await mailer.close()
+      }
+    }
+    try {
+      const [ok] = await send('s3cret-pass')
+      expect(ok).toMatchObject({ channel: 'email', ok: true, attempts: 1, status_code: 250 })
+      expect(secured.mails).toHaveLength(1)
+      expect(secured.mails[0]!.user).toBe('alerts@krafter.test')
+      sleeps.length = 0
+      const [refused] = await send('wrong')
+      expect(refused).toMatchObject({ channel: 'email', ok: false, attempts: 1, status_code: 535 })
+      expect(refused!.error).toMatch(/535|Invalid/)
+      expect(sleeps).toEqual([])
+      expect(secured.mails).toHaveLength(1)
+    } finally {
+      await secured.close()
+    }
   })
 })

@@ -5,16 +5,23 @@ import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 
 /** A real SMTP server on a free loopback port that keeps every mail it is given, parsed. */
-export const startSmtpServer = async () => {
-  const mails: (ParsedMail & { envelopeTo: string[] })[] = []
+export const startSmtpServer = async (options: { login?: { user: string; password: string } } = {}) => {
+  const mails: (ParsedMail & { envelopeTo: string[]; user?: string })[] = []
+  const { login } = options
   const server = new SMTPServer({
-    authOptional: true,
+    authOptional: login === undefined,
+    // Loopback test server without TLS: allow AUTH in clear text.
+    allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onAuth(auth, _session, callback) {
+      if (login && auth.username === login.user && auth.password === login.password) return callback(null, { user: auth.username })
+      callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }))
+    },
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((mail) => {
-          mails.push(Object.assign(mail, { envelopeTo: session.envelope.rcptTo.map((r) => r.address) }))
+          mails.push(Object.assign(mail, { envelopeTo: session.envelope.rcptTo.map((r) => r.address), user: session.user as string | undefined }))
           callback()
         })
         .catch(callback)
