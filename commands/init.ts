@@ -53,6 +53,10 @@ export default class Init extends KrafterCommand {
       description: 'Managed engine: download the official static ClickHouse build into the data dir (SHA-512 verified)',
       helpGroup: 'MANAGED ENGINE',
     }),
+    'clickhouse-sha512': Flags.string({
+      description: 'Managed engine: the SHA-512 the download must have (else the one published as <url>.sha512 is required)',
+      helpGroup: 'MANAGED ENGINE',
+    }),
     systemd: Flags.boolean({ description: 'Also print a systemd unit that runs serve for this data dir', helpGroup: 'SYSTEMD' }),
     'systemd-write': Flags.string({ description: 'Write that unit to this file (0644; never overwrites)', helpGroup: 'SYSTEMD' }),
     'systemd-user': Flags.string({ description: 'Account the unit runs serve as [default: the current user]', helpGroup: 'SYSTEMD' }),
@@ -73,6 +77,7 @@ export default class Init extends KrafterCommand {
       cluster: flags.cluster,
       clickhouseBinary: flags['clickhouse-binary'],
       clickhouseDownload: flags['clickhouse-download'],
+      clickhouseSha512: flags['clickhouse-sha512'],
     })
     const wantUnit = flags.systemd || flags['systemd-write'] !== undefined || flags['systemd-user'] !== undefined
     // Unit problems are found before init creates anything: afterwards they could only be

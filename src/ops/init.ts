@@ -27,6 +27,8 @@ export interface InitOptions {
   /** Managed mode: the clickhouse binary to supervise, or download the official build. */
   clickhouseBinary?: string
   clickhouseDownload?: boolean
+  /** The SHA-512 the download must have, when the mirror publishes none next to the binary. */
+  clickhouseSha512?: string
 }
 
 export interface InitResult {
@@ -87,7 +89,7 @@ export const planInit = (options: InitOptions): { steps: Step<InitState>[]; stat
           {
             title: 'Download the official ClickHouse build and verify its checksum',
             run: async (s: InitState) => {
-              const downloaded = await downloadClickhouseBinary({ destDir: clickhousePaths(s.paths.root).bin })
+              const downloaded = await downloadClickhouseBinary({ destDir: clickhousePaths(s.paths.root).bin, sha512: options.clickhouseSha512 })
               values.engine.clickhouse_binary = downloaded.path
               s.config = parseConfig(values, 'init flags', {})
             },
@@ -149,6 +151,12 @@ const engineValues = (mode: EngineMode, options: InitOptions): Record<string, un
   const values: Record<string, unknown> = { mode, database: options.database }
   if (options.database !== undefined && !identifier.safeParse(options.database).success) {
     throw new UserError(`--database ${options.database}: must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*).`, { exitCode: 2 })
+  }
+  if (options.clickhouseSha512 !== undefined && !options.clickhouseDownload) {
+    throw new UserError('--clickhouse-sha512 only applies with --clickhouse-download.', { exitCode: 2 })
+  }
+  if (options.clickhouseSha512 !== undefined && !/^[0-9a-f]{128}$/i.test(options.clickhouseSha512)) {
+    throw new UserError('--clickhouse-sha512 must be the 128 hex digits of a SHA-512.', { exitCode: 2 })
   }
   if (mode !== 'managed' && (options.clickhouseBinary !== undefined || options.clickhouseDownload)) {
     throw new UserError(`${MANAGED_FLAGS} only apply to --engine managed.`, {

@@ -79,8 +79,12 @@ describe('init --engine managed', () => {
     expect(existsSync(bin)).toBe(false)
     expect(existsSync(path.join(home, 'krafter.yaml'))).toBe(false)
 
-    published = sha512(FAKE)
-    const good = await cli(home, env, 'init', '--engine', 'managed', '--clickhouse-download', '--port', '0', '--json')
+    // A pinned checksum wins over the published one.
+    const pinnedWrong = await cli(home, env, 'init', '--engine', 'managed', '--clickhouse-download', '--clickhouse-sha512', 'e'.repeat(128), '--port', '0', '--json')
+    expect(pinnedWrong.exitCode).toBe(1)
+    expect(existsSync(bin)).toBe(false)
+
+    const good = await cli(home, env, 'init', '--engine', 'managed', '--clickhouse-download', '--clickhouse-sha512', sha512(FAKE), '--port', '0', '--json')
     // The download is kept and executable; the stand-in then fails to start, clearly.
     expect(good.exitCode).toBe(1)
     expect(readFileSync(bin).equals(FAKE)).toBe(true)
