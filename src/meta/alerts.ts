@@ -7,24 +7,7 @@ export type Condition =
 
 export type Channel = { type: 'email'; to: string[] } | { type: 'webhook'; url: string; secret: string }
 
-export interface AlertRule {
-  id: string
-  team_id: string
-  project_id: string
-  name: string
-  query: string
-  condition: Condition
-  channels: Channel[]
-  cooldown_minutes: number
-  enabled: boolean
-  last_evaluated_at: string | null
-  last_value: number | null
-  last_error: string | null
-  last_fired_at: string | null
-  created_at: string
-  updated_at: string
-}
-
+/** What a rule is made of: set on create, replaced by update. */
 export interface RuleFields {
   project_id: string
   name: string
@@ -33,6 +16,17 @@ export interface RuleFields {
   channels: Channel[]
   cooldown_minutes: number
   enabled: boolean
+}
+
+export interface AlertRule extends RuleFields {
+  id: string
+  team_id: string
+  last_evaluated_at: string | null
+  last_value: number | null
+  last_error: string | null
+  last_fired_at: string | null
+  created_at: string
+  updated_at: string
 }
 
 export type EventStatus = 'open' | 'acknowledged' | 'resolved'
