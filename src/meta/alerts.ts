@@ -74,25 +74,24 @@ export interface PageKey {
   id: string
 }
 
+/** A rule's fields as its columns: condition and channels as JSON, enabled as 0/1. */
+const ruleColumns = (fields: RuleFields) => ({
+  project_id: fields.project_id,
+  name: fields.name,
+  query: fields.query,
+  condition: JSON.stringify(fields.condition),
+  channels: JSON.stringify(fields.channels),
+  cooldown_minutes: fields.cooldown_minutes,
+  enabled: fields.enabled ? 1 : 0,
+})
+
 export const insertRule = (db: MetaDb, teamId: string, fields: RuleFields, now: Date): AlertRule => {
   const id = randomUUID()
   const stamp = now.toISOString()
   db.prepare(
     `INSERT INTO alert_rules (id, team_id, project_id, name, query, condition, channels, cooldown_minutes, enabled, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    id,
-    teamId,
-    fields.project_id,
-    fields.name,
-    fields.query,
-    JSON.stringify(fields.condition),
-    JSON.stringify(fields.channels),
-    fields.cooldown_minutes,
-    fields.enabled ? 1 : 0,
-    stamp,
-    stamp,
-  )
+     VALUES (@id, @teamId, @project_id, @name, @query, @condition, @channels, @cooldown_minutes, @enabled, @stamp, @stamp)`,
+  ).run({ ...ruleColumns(fields), id, teamId, stamp })
   return getRule(db, teamId, id)!
 }
 
@@ -132,21 +131,11 @@ export const enabledRules = (db: MetaDb): AlertRule[] =>
 export const updateRuleRow = (db: MetaDb, teamId: string, id: string, fields: RuleFields, now: Date): AlertRule | undefined => {
   const info = db
     .prepare(
-      `UPDATE alert_rules SET project_id = ?, name = ?, query = ?, condition = ?, channels = ?, cooldown_minutes = ?, enabled = ?, updated_at = ?
-       WHERE team_id = ? AND id = ?`,
+      `UPDATE alert_rules SET project_id = @project_id, name = @name, query = @query, condition = @condition, channels = @channels,
+         cooldown_minutes = @cooldown_minutes, enabled = @enabled, updated_at = @stamp
+       WHERE team_id = @teamId AND id = @id`,
     )
-    .run(
-      fields.project_id,
-      fields.name,
-      fields.query,
-      JSON.stringify(fields.condition),
-      JSON.stringify(fields.channels),
-      fields.cooldown_minutes,
-      fields.enabled ? 1 : 0,
-      now.toISOString(),
-      teamId,
-      id,
-    )
+    .run({ ...ruleColumns(fields), id, teamId, stamp: now.toISOString() })
   return info.changes === 0 ? undefined : getRule(db, teamId, id)
 }
 
