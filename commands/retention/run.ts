@@ -33,7 +33,8 @@ export default class RetentionRun extends KrafterCommand {
         ],
       ),
     )
-    this.log(`\n${result.dry_run ? 'Dry run: ' : ''}${result.total_entries.toLocaleString('en-US')} entries ${verb} in ${result.projects.length} project(s) (via ${result.via}).`)
+    const outcome = result.dry_run ? 'would be removed' : 'removed'
+    this.log(`\n${result.dry_run ? 'Dry run: ' : ''}${result.total_entries.toLocaleString('en-US')} entries ${outcome} in ${result.projects.length} project(s) (via ${result.via}).`)
     return result
   }
 }

@@ -41,7 +41,15 @@ export interface Manifest {
   version: string
   created_at: string
   meta_schema_version: number
-  engine: { mode: string; version: string; database: string; schema_version: number; columns: string[] }
+  engine: {
+    mode: string
+    version: string
+    database: string
+    schema_version: number
+    columns: string[]
+    /** `name Type, …` of the dump: a Native file without rows carries no structure of its own. */
+    structure: string
+  }
   /** Entries received up to this time are in the backup (later ones arrived during it). */
   entries_received_until: string
   counts: Record<(typeof COUNTED_TABLES)[number], number> & { entries: number }
@@ -80,15 +88,16 @@ const ident = (name: string): string => {
   return `\`${name}\``
 }
 
-const logColumns = async (engine: Engine): Promise<string[]> => {
+const logColumns = async (engine: Engine): Promise<{ columns: string[]; structure: string }> => {
   const rs = await engineCall(() =>
     engine.client.query({
-      query: 'SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position',
+      query: 'SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position',
       query_params: { db: engine.database, t: 'log_entries' },
       format: 'JSONEachRow',
     }),
   )
-  return (await rs.json<{ name: string }>()).map((r) => r.name)
+  const rows = await rs.json<{ name: string; type: string }>()
+  return { columns: rows.map((r) => r.name), structure: rows.map((r) => `${ident(r.name)} ${r.type}`).join(', ') }
 }
 
 const countsOf = (db: Database.Database): Manifest['counts'] => {
@@ -124,8 +133,10 @@ interface BackupState {
 export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<BackupState>[]; state: BackupState } => {
   const startedAt = deps.clock()
   const parent = path.resolve(input.out ?? deps.paths.backups)
-  const dir = path.join(parent, `krafter-backup-${stamp(startedAt)}`)
-  if (existsSync(dir)) throw new UserError(`${dir} already exists; wait a second and run the backup again.`)
+  // Two backups in one second get -2, -3 …: names stay readable and sort by time.
+  const base = path.join(parent, `krafter-backup-${stamp(startedAt)}`)
+  let dir = base
+  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`
   const state: BackupState = { dir, startedAt, manifest: {}, removed: [] }
   const metaCopy = path.join(dir, META_FILE)
   let projectIds: string[] = []
@@ -156,7 +167,7 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
         const where = `project_id IN {ids:Array(UUID)} AND received_at <= fromUnixTimestamp64Micro({until:Int64}, 'UTC')`
         const params = { ids: projectIds, until: startedAt.getTime() * 1000 }
         const byProject = await entriesByProject(engine, where, params)
-        const columns = await logColumns(engine)
+        const { columns, structure } = await logColumns(engine)
         const file = path.join(dir, dumpFileName(engine))
         const select = `SELECT ${columns.map(ident).join(', ')} FROM ${logTable(engine)} WHERE ${where}`
         if (engine.mode === 'embedded') {
@@ -169,7 +180,7 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
         }
         const total = Object.values(byProject).reduce((a, b) => a + b, 0)
         if (engine.mode === 'embedded') {
-          const dumped = await countDump(engine, file)
+          const dumped = await countDump(engine, file, structure)
           if (dumped !== total) throw new Error(`the dump holds ${dumped} entries, the engine counted ${total}`)
         }
         s.manifest.counts!.entries = total
@@ -181,6 +192,7 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
           database: engine.database,
           schema_version: await engineSchemaVersion(engine),
           columns,
+          structure,
         }
       },
     },
@@ -228,8 +240,12 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
   return { steps, state }
 }
 
-const countDump = async (engine: Engine, file: string): Promise<number> => {
-  const rs = await engine.client.query({ query: "SELECT count() AS n FROM file({file:String}, 'Native')", query_params: { file }, format: 'JSONEachRow' })
+const countDump = async (engine: Engine, file: string, structure: string): Promise<number> => {
+  const rs = await engine.client.query({
+    query: "SELECT count() AS n FROM file({file:String}, 'Native', {structure:String})",
+    query_params: { file, structure },
+    format: 'JSONEachRow',
+  })
   return Number((await rs.json<{ n: string | number }>())[0]?.n ?? 0)
 }
 
@@ -397,8 +413,8 @@ export const planRestore = (options: {
         if (engine.mode === 'embedded' && dump.name.endsWith('.zst')) {
           await engineCall(() =>
             engine.client.command({
-              query: `INSERT INTO ${logTable(engine)} (${columns}) SELECT * FROM file({file:String}, 'Native')`,
-              query_params: { file },
+              query: `INSERT INTO ${logTable(engine)} (${columns}) SELECT * FROM file({file:String}, 'Native', {structure:String})`,
+              query_params: { file, structure: manifest.engine.structure },
             }),
           )
         } else if (engine.mode !== 'embedded' && dump.name.endsWith('.gz')) {
