@@ -9,6 +9,7 @@ import { compileFilters, searchLogs, selectRows, type LogEntry } from '../logs/s
 import * as repo from '../meta/alerts.js'
 import type { MetaDb } from '../meta/db.js'
 import { getProject } from '../meta/projects.js'
+import type { Metrics } from '../metrics/metrics.js'
 import type { Notification, NotificationKind } from './messages.js'
 import type { Notifier } from './notify.js'
 
@@ -78,6 +79,7 @@ export interface EvaluatorDeps {
   clock: () => Date
   notifier: Notifier
   logger?: Logger
+  metrics?: Metrics
 }
 
 export const buildNotification = (
@@ -108,18 +110,31 @@ export class AlertEvaluator {
 
   constructor(private readonly deps: EvaluatorDeps) {}
 
-  /** One pass over every enabled rule; a pass still running is joined, not doubled. */
+  /**
+   * One pass over every enabled rule; a pass still running is joined, not doubled. The slot is
+   * cleared by the pass's own settlement, which always comes after the assignment (a pass
+   * that clears itself inside its own body can finish before it is stored, and then stays
+   * stored for good: with no enabled rules nothing is awaited and no later pass ever ran).
+   */
   evaluateAll(): Promise<RuleEvaluation[]> {
-    this.running ??= (async () => {
-      try {
-        const results: RuleEvaluation[] = []
-        for (const rule of repo.enabledRules(this.deps.meta)) results.push(await this.evaluateRule(rule))
-        return results
-      } finally {
-        this.running = undefined
-      }
-    })()
-    return this.running
+    if (this.running) return this.running
+    const pass = this.pass()
+    this.running = pass
+    const clear = () => {
+      if (this.running === pass) this.running = undefined
+    }
+    pass.then(clear, clear)
+    return pass
+  }
+
+  private async pass(): Promise<RuleEvaluation[]> {
+    const results: RuleEvaluation[] = []
+    for (const rule of repo.enabledRules(this.deps.meta)) {
+      const result = await this.evaluateRule(rule)
+      this.deps.metrics?.alertEvaluations.inc({ outcome: result.outcome })
+      results.push(result)
+    }
+    return results
   }
 
   /** Evaluates one rule; a failure (engine down, rule deleted meanwhile) is recorded, not thrown. */
