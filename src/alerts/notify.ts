@@ -7,6 +7,7 @@ import { errorMessage } from '../errors.js'
 import { recordDelivery, type Channel } from '../meta/alerts.js'
 import type { MetaDb } from '../meta/db.js'
 import { VERSION } from '../version.js'
+import type { Metrics } from '../metrics/metrics.js'
 import { htmlBody, subjectOf, textBody, webhookPayload, type Notification } from './messages.js'
 
 export interface NotifierDeps {
@@ -16,6 +17,7 @@ export interface NotifierDeps {
   logger?: Logger
   /** Waits between attempts; tests pass one that records the delays instead of sleeping. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  metrics?: Metrics
 }
 
 /** The outcome of one channel of a notification, after its last attempt. */
@@ -105,6 +107,7 @@ export class Notifier {
         (err): AttemptOutcome => ({ ok: false, status_code: null, error: errorMessage(err), retryable: true }),
       )
       duration = Math.round((performance.now() - started) * 10) / 10
+      this.deps.metrics?.alertDeliveries.inc({ channel: channel.type, result: outcome.ok ? 'ok' : 'failed' })
       recordDelivery(this.deps.meta, {
         rule_id: n.rule.id,
         event_id: n.event?.id ?? null,

@@ -19,7 +19,8 @@ import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
 import { createIdGenerator } from '../logs/ids.js'
-import type { IngestDeps } from '../logs/ingest.js'
+import { RejectionLog, type IngestDeps } from '../logs/ingest.js'
+import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
 
 export interface AppDeps {
@@ -33,26 +34,41 @@ export interface AppDeps {
   localAdminTokenHash?: string
   /** Alert notifications (test sends, and the evaluator in serve); built here when not given. */
   notifier?: Notifier
+  /** The process's figures (GET /metrics, healthz, status); built here when not given. */
+  metrics?: Metrics
 }
 
 /**
  * Builds the whole HTTP API from explicit dependencies; it does not listen (serve does), so
  * tests build the same app over a temp data dir and call it with inject.
  */
-export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier }
+export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier; metrics: Metrics }
 
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const { config, engine, meta, clock } = appDeps
+  const metrics = appDeps.metrics ?? new Metrics()
   const batcher = new InsertBatcher(
     engine,
     { flushWindowMs: config.ingest.flush_window_ms, maxBatchRows: config.ingest.max_batch_rows, refillWaitMs: config.ingest.refill_wait_ms },
     appDeps.logger,
+    metrics,
+    clock,
   )
   const ownNotifier = appDeps.notifier === undefined
   const deps: AppContext = {
     ...appDeps,
-    notifier: appDeps.notifier ?? new Notifier({ meta, config, clock, logger: appDeps.logger }),
-    ingest: { meta, clock, batcher, usage: new UsageMeter(meta), nextId: createIdGenerator(), knownStreams: new Set() },
+    metrics,
+    notifier: appDeps.notifier ?? new Notifier({ meta, config, clock, logger: appDeps.logger, metrics }),
+    ingest: {
+      meta,
+      clock,
+      batcher,
+      usage: new UsageMeter(meta),
+      nextId: createIdGenerator(),
+      knownStreams: new Set(),
+      metrics,
+      rejections: new RejectionLog(appDeps.logger, () => clock().getTime()),
+    },
   }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),

@@ -1,15 +1,30 @@
 import type { Logger } from 'pino'
 import type { Engine } from '../engine/engine.js'
 import { logTable } from '../engine/schema.js'
+import { engineErrorKind } from '../engine/errors.js'
 import { AppError } from '../errors.js'
+import type { Metrics } from '../metrics/metrics.js'
 import { Readable } from 'node:stream'
+
+/** What became of one request's rows: stored, except those at `refused` (indices into its rows). */
+export interface InsertOutcome {
+  refused: number[]
+}
 
 interface Waiter {
   /** JSONEachRow lines, newline-terminated. */
   rows: string[]
-  resolve: () => void
+  resolve: (outcome: InsertOutcome) => void
   reject: (err: AppError) => void
 }
+
+const STORED: InsertOutcome = Object.freeze({ refused: [] }) as InsertOutcome
+
+const unavailable = (cause: unknown): AppError =>
+  new AppError('engine_unavailable', 'The log engine did not take the entries; nothing was stored. Retry.', {
+    cause,
+    headers: { 'retry-after': '1' },
+  })
 
 export interface BatcherStats {
   /** Insert requests received (one per ingest HTTP request). */
@@ -37,20 +52,35 @@ export class InsertBatcher {
   private expected = 0
   private refillUntil = 0
   readonly stats: BatcherStats = { requests: 0, inserts: 0, rows: 0, failed_inserts: 0, insert_ms: 0 }
+  /** Inserts the engine failed (unable, not for data) since the last one it took. */
+  private failing: { since: Date; last: Date; error: string } | null = null
 
   constructor(
     private readonly engine: Engine,
     private readonly options: { flushWindowMs: number; maxBatchRows: number; refillWaitMs?: number },
     private readonly logger?: Logger,
+    private readonly metrics?: Metrics,
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  insert(rows: string[]): Promise<void> {
+  /**
+   * Whether inserts fail now: the last insert failed within `recentMs` and none succeeded since
+   * (healthz reports degraded). Once no insert has been tried for that long it is no longer
+   * known, and the engine's ping decides alone.
+   */
+  failingSince(recentMs = 60_000): { since: Date; error: string } | null {
+    const f = this.failing
+    if (!f || this.clock().getTime() - f.last.getTime() > recentMs) return null
+    return { since: f.since, error: f.error }
+  }
+
+  insert(rows: string[]): Promise<InsertOutcome> {
     this.stats.requests++
     // A supervised engine known to be down: refuse now (503) rather than queue for it.
     if (this.engine.available && !this.engine.available()) {
       return Promise.reject(new AppError('engine_unavailable', 'The log engine is restarting; nothing was stored. Retry shortly.'))
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<InsertOutcome>((resolve, reject) => {
       this.queue.push({ rows, resolve, reject })
       this.queuedRows += rows.length
       this.schedule()
@@ -115,9 +145,7 @@ export class InsertBatcher {
     })
   }
 
-  private async write(group: Waiter[], rowCount: number): Promise<void> {
-    let body = ''
-    for (const w of group) for (const line of w.rows) body += line
+  private async exec(body: string, rowCount: number): Promise<void> {
     const started = performance.now()
     try {
       // Rows arrive already encoded as JSONEachRow lines: exec sends them as they are instead
@@ -127,17 +155,76 @@ export class InsertBatcher {
         values: Readable.from([body], { objectMode: false }),
       })
       stream.destroy()
-      this.stats.inserts++
-      this.stats.rows += rowCount
-      this.stats.insert_ms += Math.round(performance.now() - started)
-      for (const w of group) w.resolve()
-    } catch (err) {
-      this.stats.failed_inserts++
+    } finally {
+      const ms = performance.now() - started
+      this.stats.insert_ms += Math.round(ms)
+      this.metrics?.engineInsertSeconds.observe(ms / 1000)
+    }
+    this.stats.inserts++
+    this.stats.rows += rowCount
+    this.metrics?.engineInserts.inc({ result: 'ok' })
+    this.failing = null
+  }
+
+  private failed(err: unknown, rowCount: number, kind: string): void {
+    this.stats.failed_inserts++
+    this.metrics?.engineInserts.inc({ result: kind === 'data' ? 'refused_data' : 'failed' })
+    if (kind !== 'data') {
+      const now = this.clock()
+      const error = err instanceof Error ? err.message.slice(0, 300) : String(err)
+      this.failing = { since: this.failing?.since ?? now, last: now, error }
       this.logger?.error({ err, rows: rowCount }, 'engine insert failed')
-      const failure = new AppError('engine_unavailable', 'The log engine did not take the entries; nothing was stored. Retry.', {
-        cause: err,
-      })
-      for (const w of group) w.reject(failure)
+    }
+  }
+
+  private async write(group: Waiter[], rowCount: number): Promise<void> {
+    let body = ''
+    for (const w of group) for (const line of w.rows) body += line
+    try {
+      await this.exec(body, rowCount)
+      for (const w of group) w.resolve(STORED)
+      return
+    } catch (err) {
+      const kind = engineErrorKind(err)
+      this.failed(err, rowCount, kind)
+      if (kind !== 'data') {
+        const failure = unavailable(err)
+        for (const w of group) w.reject(failure)
+        return
+      }
+      this.logger?.warn({ rows: rowCount, requests: group.length, err: { message: String((err as Error).message).slice(0, 300) } }, 'engine refused rows of a grouped insert; inserting each request on its own')
+    }
+    // One request's rows failed the insert shared with others. Each request goes on its own,
+    // so the others are stored (never a 503 for someone else's data); the one at fault has its
+    // rows split until the refused ones are found, and it hears which.
+    for (const w of group) {
+      try {
+        w.resolve(await this.isolate(w.rows, 0, w.rows.length))
+      } catch (err) {
+        w.reject(err instanceof AppError ? err : unavailable(err))
+      }
+    }
+  }
+
+  /** Stores rows[from, to) in halves around the refused ones; returns their indices. */
+  private async isolate(rows: string[], from: number, to: number, stored = { any: false }): Promise<InsertOutcome> {
+    try {
+      await this.exec(rows.slice(from, to).join(''), to - from)
+      stored.any = true
+      return STORED
+    } catch (err) {
+      const kind = engineErrorKind(err)
+      this.failed(err, to - from, kind)
+      if (kind !== 'data') {
+        // Part of this request is stored already: a 503 would make the client send it again.
+        if (stored.any) throw new AppError('engine_unavailable', 'The log engine failed while storing part of this request; retry.', { cause: err, headers: { 'retry-after': '1' } })
+        throw unavailable(err)
+      }
+      if (to - from === 1) return { refused: [from] }
+      const mid = from + Math.ceil((to - from) / 2)
+      const left = await this.isolate(rows, from, mid, stored)
+      const right = await this.isolate(rows, mid, to, stored)
+      return { refused: [...left.refused, ...right.refused] }
     }
   }
 }

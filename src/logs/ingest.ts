@@ -1,15 +1,19 @@
+import type { Logger } from 'pino'
 import { AppError, validationError, type FieldError } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import type { Project } from '../meta/projects.js'
 import { ensureStreams } from '../meta/streams.js'
 import { utcDay } from '../meta/usage.js'
 import type { UsageMeter } from '../meta/usage-meter.js'
+import type { Metrics, RejectReason } from '../metrics/metrics.js'
 import type { InsertBatcher } from './batcher.js'
-import { normalizeEntry, type NormalizedEntry } from './entry.js'
+import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry } from './entry.js'
 import type { Line } from './ndjson.js'
 
 export const MAX_BATCH_ENTRIES = 10_000
 const MAX_REPORTED_ERRORS = 100
+/** At most one warn line per project and interval about refused records (the counts are exact). */
+const REJECTION_LOG_INTERVAL_MS = 60_000
 
 export interface IngestDeps {
   meta: MetaDb
@@ -19,6 +23,8 @@ export interface IngestDeps {
   nextId: () => string
   /** Streams known to exist, so the hot path skips SQLite for them. */
   knownStreams: Set<string>
+  metrics: Metrics
+  rejections: RejectionLog
 }
 
 export interface IngestResult {
@@ -27,21 +33,69 @@ export interface IngestResult {
   errors?: (FieldError & { line: number })[]
 }
 
+/** Which front door records came through, for the per-protocol metrics. */
+export type Protocol = 'json'
+
+/**
+ * Refused records are counted exactly (usage per project and day, metrics), and logged at warn,
+ * at most once per project per interval with the count since the last line and one example,
+ * so a misconfigured shipper cannot flood serve's log.
+ */
+export class RejectionLog {
+  private readonly pending = new Map<string, { count: number; example: FieldError & { line?: number }; loggedAt: number }>()
+
+  constructor(
+    private readonly logger: Logger | undefined,
+    private readonly now: () => number,
+    private readonly intervalMs = REJECTION_LOG_INTERVAL_MS,
+  ) {}
+
+  note(project: Project, count: number, example: FieldError & { line?: number }, reason: RejectReason): void {
+    const at = this.now()
+    const entry = this.pending.get(project.id) ?? { count: 0, example, loggedAt: -Infinity }
+    entry.count += count
+    entry.example = example
+    if (at - entry.loggedAt >= this.intervalMs) {
+      this.logger?.warn({ project_id: project.id, rejected: entry.count, reason, example: entry.example }, 'ingest refused records')
+      entry.count = 0
+      entry.loggedAt = at
+    }
+    this.pending.set(project.id, entry)
+  }
+}
+
+const contextOf = (deps: IngestDeps, project: Project, now: Date): NormalizeContext => {
+  const receivedUs = now.getTime() * 1000
+  return { projectId: project.id, receivedUs, nextId: deps.nextId, window: timestampWindow(receivedUs, project.retention_days) }
+}
+
+const countRejected = (
+  deps: IngestDeps,
+  project: Project,
+  now: Date,
+  protocol: Protocol,
+  reason: RejectReason,
+  count: number,
+  example: FieldError & { line?: number },
+): void => {
+  if (count === 0) return
+  deps.usage.reject(project.id, utcDay(now), count)
+  deps.metrics.recordsRejected.inc({ protocol, reason }, count)
+  deps.rejections.note(project, count, example, reason)
+}
+
+const UNSTORABLE: FieldError = { field: 'entry', message: 'could not be stored by the log engine (a value it cannot hold); nothing of this entry was stored' }
+
 /**
  * The ingest path: normalise each entry, charge the project's daily limit for the whole
  * request, hand the rows to the batcher and wait until the engine has them (202 means
- * durable), then record new streams. A failed insert gives the usage back and answers 503.
+ * durable), then record new streams. Every refused record is reported and counted.
  */
-const contextOf = (deps: IngestDeps, project: Project, now: Date) => ({
-  projectId: project.id,
-  receivedUs: now.getTime() * 1000,
-  nextId: deps.nextId,
-})
-
-export const ingestLines = async (deps: IngestDeps, project: Project, lines: Line[]): Promise<IngestResult> => {
+export const ingestLines = async (deps: IngestDeps, project: Project, lines: Line[], protocol: Protocol = 'json'): Promise<IngestResult> => {
   const now = deps.clock()
   const ctx = contextOf(deps, project, now)
   const rows: NormalizedEntry[] = []
+  const rowLines: number[] = []
   const errors: (FieldError & { line: number })[] = []
   let bytes = 0
   let parsed = 0
@@ -56,6 +110,7 @@ export const ingestLines = async (deps: IngestDeps, project: Project, lines: Lin
       errors.push({ line: line.number, ...result.error })
     } else {
       rows.push(result)
+      rowLines.push(line.number)
       bytes += result.bytes
     }
   }
@@ -65,40 +120,71 @@ export const ingestLines = async (deps: IngestDeps, project: Project, lines: Lin
       details: errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ field: `line ${e.line}`, message: e.message })),
     })
   }
-  if (rows.length > 0) await store(deps, project, rows, bytes, now)
+  countRejected(deps, project, now, protocol, 'invalid', errors.length, errors[0]!)
+  let accepted = rows.length
+  if (rows.length > 0) {
+    const refused = await store(deps, project, rows, bytes, now, protocol)
+    if (refused.length > 0) {
+      const unstorable = refused.map((i) => ({ line: rowLines[i]!, ...UNSTORABLE }))
+      countRejected(deps, project, now, protocol, 'unstorable', unstorable.length, unstorable[0]!)
+      errors.push(...unstorable)
+      errors.sort((a, b) => a.line - b.line)
+      accepted -= refused.length
+    }
+  }
   return {
-    accepted: rows.length,
+    accepted,
     rejected: errors.length,
     ...(errors.length > 0 ? { errors: errors.slice(0, MAX_REPORTED_ERRORS) } : {}),
   }
 }
 
 /** One entry (POST /logs/ingest): any problem with it is a 400 naming the field. */
-export const ingestOne = async (deps: IngestDeps, project: Project, line: Line): Promise<IngestResult> => {
+export const ingestOne = async (deps: IngestDeps, project: Project, line: Line, protocol: Protocol = 'json'): Promise<IngestResult> => {
   const now = deps.clock()
   const result = normalizeEntry(line.value, contextOf(deps, project, now), line.surrogates)
-  if ('error' in result) throw validationError(result.error.field, result.error.message)
-  await store(deps, project, [result], result.bytes, now)
+  if ('error' in result) {
+    countRejected(deps, project, now, protocol, 'invalid', 1, result.error)
+    throw validationError(result.error.field, result.error.message)
+  }
+  const refused = await store(deps, project, [result], result.bytes, now, protocol)
+  if (refused.length > 0) {
+    countRejected(deps, project, now, protocol, 'unstorable', 1, UNSTORABLE)
+    throw validationError(UNSTORABLE.field, UNSTORABLE.message)
+  }
   return { accepted: 1, rejected: 0 }
 }
 
-const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[], bytes: number, now: Date): Promise<void> => {
+/** Stores the rows (202 means durable); returns the indices of rows the engine refused as data. */
+const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[], bytes: number, now: Date, protocol: Protocol): Promise<number[]> => {
   const day = utcDay(now)
   const limitBytes = project.daily_limit_mb * 1024 * 1024
   if (!deps.usage.reserve(project.id, day, bytes, rows.length, limitBytes)) {
+    countRejected(deps, project, now, protocol, 'daily_limit', rows.length, { field: 'entry', message: 'Daily log ingestion limit exceeded' })
     throw new AppError('daily_limit_exceeded', 'Daily log ingestion limit exceeded')
   }
+  let refused: number[]
   try {
-    await deps.batcher.insert(rows.map((r) => r.line))
+    // The reservation is durable before the rows are: a crash can over-count, never under-count.
+    await deps.usage.persist()
+    refused = (await deps.batcher.insert(rows.map((r) => r.line))).refused
   } catch (err) {
     deps.usage.release(project.id, day, bytes, rows.length)
     throw err
   }
+  if (refused.length > 0) {
+    let refusedBytes = 0
+    for (const i of refused) refusedBytes += rows[i]!.bytes
+    deps.usage.release(project.id, day, refusedBytes, refused.length)
+  }
+  deps.metrics.recordsAccepted.inc({ protocol }, rows.length - refused.length)
   let fresh: Set<string> | undefined
-  for (const row of rows) {
+  const refusedSet = refused.length > 0 ? new Set(refused) : undefined
+  rows.forEach((row, i) => {
+    if (refusedSet?.has(i)) return
     const key = `${project.id}/${row.stream}`
     if (!deps.knownStreams.has(key)) (fresh ??= new Set()).add(row.stream)
-  }
+  })
   if (fresh) {
     try {
       ensureStreams(deps.meta, project.id, fresh, now)
@@ -109,4 +195,5 @@ const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[]
     }
     for (const name of fresh) deps.knownStreams.add(`${project.id}/${name}`)
   }
+  return refused
 }

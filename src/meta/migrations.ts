@@ -147,5 +147,9 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX audit_logs_team_at ON audit_logs (team_id, at, id);
   CREATE INDEX audit_logs_action_at ON audit_logs (team_id, action, at);
+  `,  `
+  -- Records the ingest pipeline refused (invalid, over the daily limit), per project and day:
+  -- nothing refused is dropped silently, and operators see how much.
+  ALTER TABLE usage_daily ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
   `,
 ]

@@ -5,18 +5,23 @@ interface Counter {
   day: string
   bytes: number
   entries: number
+  rejected: number
   dirty: boolean
 }
 
 /**
  * Daily usage counters of the serving process, kept in memory so the ingest path does not
- * write SQLite on every request, and written behind (absolute values, one transaction) within
- * `flushMs`. `serve` is the only writer of usage_daily; readers (`project usage`, the API) see
- * it at most `flushMs` late. A crash can lose that much of the count, never entries.
+ * write SQLite once per request. `serve` is the only writer of usage_daily.
+ *
+ * The daily limit must hold across a crash, so a reservation is made durable before the
+ * engine gets the rows (`persist`: one transaction for every request reserved in the same
+ * turn of the event loop). A crash between the two over-counts a little, never under-counts.
+ * Releases (an insert that failed) and rejections are written behind within `flushMs`.
  */
 export class UsageMeter {
   private readonly counters = new Map<string, Counter>()
   private timer: NodeJS.Timeout | null = null
+  private persisting: Promise<void> | null = null
 
   constructor(
     private readonly db: MetaDb,
@@ -28,9 +33,9 @@ export class UsageMeter {
     let c = this.counters.get(key)
     if (!c) {
       const row = this.db
-        .prepare('SELECT bytes_in, entries FROM usage_daily WHERE project_id = ? AND day = ?')
-        .get(projectId, day) as { bytes_in: number; entries: number } | undefined
-      c = { projectId, day, bytes: row?.bytes_in ?? 0, entries: row?.entries ?? 0, dirty: false }
+        .prepare('SELECT bytes_in, entries, rejected FROM usage_daily WHERE project_id = ? AND day = ?')
+        .get(projectId, day) as { bytes_in: number; entries: number; rejected: number } | undefined
+      c = { projectId, day, bytes: row?.bytes_in ?? 0, entries: row?.entries ?? 0, rejected: row?.rejected ?? 0, dirty: false }
       this.counters.set(key, c)
     }
     return c
@@ -54,6 +59,33 @@ export class UsageMeter {
     this.markDirty(c)
   }
 
+  /** Counts records the pipeline refused (they are reported to the sender, never stored). */
+  reject(projectId: string, day: string, records: number): void {
+    if (records <= 0) return
+    const c = this.counter(projectId, day)
+    c.rejected += records
+    this.markDirty(c)
+  }
+
+  /**
+   * Resolves once every reservation made so far is in SQLite. Requests reserving in the same
+   * turn share one transaction, so grouped ingest costs one write per group, not per request.
+   */
+  persist(): Promise<void> {
+    this.persisting ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.persisting = null
+        try {
+          this.flush()
+          resolve()
+        } catch (err) {
+          reject(err)
+        }
+      })
+    })
+    return this.persisting
+  }
+
   /** Forgets a deleted project's counters (its rows went with it). */
   forget(projectId: string): void {
     for (const [key, c] of this.counters) if (c.projectId === projectId) this.counters.delete(key)
@@ -73,14 +105,14 @@ export class UsageMeter {
     const dirty = [...this.counters.values()].filter((c) => c.dirty)
     if (dirty.length === 0) return
     const write = this.db.prepare(
-      `INSERT INTO usage_daily (project_id, day, bytes_in, entries)
-       SELECT @projectId, @day, @bytes, @entries WHERE EXISTS (SELECT 1 FROM projects WHERE id = @projectId)
-       ON CONFLICT (project_id, day) DO UPDATE SET bytes_in = excluded.bytes_in, entries = excluded.entries`,
+      `INSERT INTO usage_daily (project_id, day, bytes_in, entries, rejected)
+       SELECT @projectId, @day, @bytes, @entries, @rejected WHERE EXISTS (SELECT 1 FROM projects WHERE id = @projectId)
+       ON CONFLICT (project_id, day) DO UPDATE SET bytes_in = excluded.bytes_in, entries = excluded.entries, rejected = excluded.rejected`,
     )
     const today = new Date().toISOString().slice(0, 10)
     this.db.transaction(() => {
       for (const c of dirty) {
-        write.run({ projectId: c.projectId, day: c.day, bytes: c.bytes, entries: c.entries })
+        write.run({ projectId: c.projectId, day: c.day, bytes: c.bytes, entries: c.entries, rejected: c.rejected })
         c.dirty = false
         // Past days are final: drop them from memory once written.
         if (c.day < today) this.counters.delete(`${c.projectId}/${c.day}`)

@@ -14,6 +14,7 @@ import { UserError } from '../errors.js'
 import { openMeta, type MetaDb } from '../meta/db.js'
 import { getDefaultTeam } from '../meta/teams.js'
 import { hashToken } from '../security/tokens.js'
+import { Metrics } from '../metrics/metrics.js'
 import { VERSION } from '../version.js'
 import { serverUrl } from './init.js'
 import { newLocalAdminToken, readRuntime, removeRuntime, writeRuntime } from './runtime.js'
@@ -63,7 +64,8 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     await migrateEngine(engine)
     const adminToken = newLocalAdminToken()
     const clock = () => new Date()
-    const notifier = new Notifier({ meta, config, clock, logger })
+    const metrics = new Metrics()
+    const notifier = new Notifier({ meta, config, clock, logger, metrics })
     app = await buildApp({
       config,
       paths,
@@ -74,6 +76,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       logger,
       localAdminTokenHash: hashToken(adminToken),
       notifier,
+      metrics,
     })
     try {
       await app.listen({ host: config.server.host, port: config.server.port })
@@ -98,7 +101,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     })
     logger.info({ url, data_dir: paths.root, engine: { mode: engine.mode, version: engine.version } }, 'krafter-logs serving')
     const alerts = startAlertScheduler(
-      new AlertEvaluator({ meta, engine, clock, notifier, logger }),
+      new AlertEvaluator({ meta, engine, clock, notifier, logger, metrics }),
       config.alerts.evaluate_every_seconds * 1000,
       logger,
     )

@@ -6,6 +6,7 @@ import { logTable } from '../engine/schema.js'
 import { errorMessage } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import { lastRun, type OpsRun } from '../meta/ops-runs.js'
+import { utcDay } from '../meta/usage.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
 import { callServer } from './runtime.js'
@@ -64,6 +65,8 @@ export interface Status {
   projects: number
   api_keys: number
   alert_rules: number
+  /** Today's (UTC) ingest over every project, as counted for the daily limits: stored and refused records. */
+  ingest_today: { day: string; entries: number; bytes_in: number; rejected: number }
   disk: { data_dir_bytes: number; meta_bytes: number; backups_bytes: number }
   last_retention: OpsRun | null
   last_backup: OpsRun | null
@@ -72,6 +75,14 @@ export interface Status {
 
 const count = (meta: MetaDb, table: 'projects' | 'api_keys' | 'alert_rules', where = ''): number =>
   (meta.prepare(`SELECT count(*) AS n FROM ${table} ${where}`).get() as { n: number }).n
+
+const ingestToday = (meta: MetaDb, now: Date): Status['ingest_today'] => {
+  const day = utcDay(now)
+  const row = meta
+    .prepare('SELECT coalesce(sum(entries), 0) AS entries, coalesce(sum(bytes_in), 0) AS bytes_in, coalesce(sum(rejected), 0) AS rejected FROM usage_daily WHERE day = ?')
+    .get(day) as { entries: number; bytes_in: number; rejected: number }
+  return { day, ...row }
+}
 
 /**
  * `krafter-logs status`: serve (from serve.json), the engine (through serve, or opened here),
@@ -110,6 +121,7 @@ export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
     projects: count(ctx.meta, 'projects'),
     api_keys: count(ctx.meta, 'api_keys', 'WHERE revoked_at IS NULL'),
     alert_rules: count(ctx.meta, 'alert_rules'),
+    ingest_today: ingestToday(ctx.meta, now),
     disk: {
       data_dir_bytes: du(ctx.paths.root),
       meta_bytes: du(ctx.paths.meta) + du(`${ctx.paths.meta}-wal`),

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, Registry } from './registry.js'
+
+/** Why the pipeline refused a record (API.md: refused records are counted, never silent). */
+export type RejectReason = 'invalid' | 'daily_limit' | 'unstorable'
+
+/**
+ * Every figure `GET /metrics`, `healthz` and `status` show, held by the serving process. One
+ * instance per app; modules get it as a dependency (never a global), so tests read real counts.
+ */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly ingestRequests = this.registry.register(
+    new Counter('krafter_ingest_requests_total', 'Ingest requests by protocol and HTTP status.'),
+  )
+  readonly recordsAccepted = this.registry.register(
+    new Counter('krafter_ingest_records_accepted_total', 'Log records stored, by protocol.'),
+  )
+  readonly recordsRejected = this.registry.register(
+    new Counter('krafter_ingest_records_rejected_total', 'Log records refused and reported to the sender, by protocol and reason.'),
+  )
+  readonly engineInserts = this.registry.register(
+    new Counter('krafter_engine_inserts_total', 'Engine INSERT statements by result (ok, failed, refused_data).'),
+  )
+  readonly engineInsertSeconds = this.registry.register(
+    new Histogram('krafter_engine_insert_duration_seconds', 'Engine INSERT latency.', LATENCY_BUCKETS),
+  )
+  readonly searchSeconds = this.registry.register(
+    new Histogram('krafter_search_duration_seconds', 'Read API latency by endpoint (search, stats, export).', LATENCY_BUCKETS),
+  )
+  readonly alertEvaluations = this.registry.register(
+    new Counter('krafter_alert_evaluations_total', 'Alert rule evaluations by outcome.'),
+  )
+  readonly alertDeliveries = this.registry.register(
+    new Counter('krafter_alert_deliveries_total', 'Alert notification delivery attempts by channel and result.'),
+  )
+  readonly tailSubscribers = this.registry.register(new Gauge('krafter_tail_subscribers', 'Open live-tail streams.'))
+  readonly engineUp = this.registry.register(new Gauge('krafter_engine_up', '1 while the log engine answers, else 0.'))
+
+  /** Records refused, over every protocol and reason. */
+  rejectedTotal(): number {
+    return this.recordsRejected.sum()
+  }
+}
