@@ -75,6 +75,11 @@ export const ingestRoutes = async (app: FastifyInstance, deps: AppContext): Prom
     )
   })
 
+  // Every ingest answer is counted by status, refusals (4xx) and engine failures (503) included.
+  app.addHook('onResponse', async (_request, reply) => {
+    deps.metrics.ingestRequests.inc({ protocol: 'json', status: String(reply.statusCode) })
+  })
+
   const config = { auth: { kind: 'ingest' } } as const
   const rateLimit = async (request: FastifyRequest) => {
     const wait = limiter.take(ingestOf(request).tokenHash)
