@@ -1,6 +1,9 @@
+import { rmSync } from 'node:fs'
+import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { logTable } from '../../src/engine/schema.js'
-import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { bearer, createTestApp, tempDir, type TestApp } from '../helpers/app.js'
+import { BIN, startServe } from '../helpers/cli.js'
 
 let t: TestApp
 
@@ -121,5 +124,33 @@ describe('failed authentications are rate limited per client address', () => {
     expect(await exhaust(address)).toBe(20)
     // And a locked-out address still gets 404, not 429, for an unknown route.
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/nope', headers: bearer(guess(1)), remoteAddress: address })).statusCode).toBe(404)
+  })
+})
+
+describe('the real CLI through a running serve whose loopback address is locked out', () => {
+  it('still works: its local token is valid, so other requests\' failures never refuse it', async () => {
+    const home = tempDir('lockout-e2e')
+    // One failure per minute refills: the address stays locked out for the whole test.
+    const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn', KRAFTER_SERVER_AUTH_FAILURES_PER_MINUTE: '1' }
+    const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
+    const init = await cli('init', '--json', '--port', '0')
+    expect(init.exitCode, init.stderr).toBe(0)
+    const serve = await startServe(home, env)
+    try {
+      const guessFrom127 = () => fetch(`${serve.url}/api/v1/logs/projects`, { headers: bearer(guess(1)) })
+      const answers: number[] = []
+      for (let i = 0; i < 21; i++) answers.push((await guessFrom127()).status)
+      expect(answers).toEqual([...Array(20).fill(401), 429])
+      const status = await cli('status', '--json')
+      expect(status.exitCode, status.stderr).toBe(0)
+      expect(JSON.parse(status.stdout)).toMatchObject({ via: 'server', engine: { ok: true } })
+      const retention = await cli('retention', 'run', '--dry-run', '--json')
+      expect(retention.exitCode, retention.stderr).toBe(0)
+      expect((await guessFrom127()).status).toBe(429)
+    } finally {
+      serve.proc.kill('SIGTERM')
+      await serve.proc
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })
