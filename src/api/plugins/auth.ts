@@ -7,11 +7,14 @@ import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
 import { TokenBucketLimiter } from '../../security/rate-limit.js'
 import type { Config } from '../../config/config.js'
 
-/** What a route takes; declared once per route in its `config.auth`. */
-export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope } | { kind: 'ingest' }
+/**
+ * What a route takes; declared once per route in its `config.auth`. `teamWide`: the route acts
+ * on the whole team (keys, audit, backups), so keys limited to projects are refused.
+ */
+export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope; teamWide?: boolean } | { kind: 'ingest' }
 
 /** Routes without a declaration: forgetting is never open. */
-const UNDECLARED: RouteAuth = { kind: 'team', scope: 'admin' }
+const UNDECLARED: RouteAuth = { kind: 'team', scope: 'admin', teamWide: true }
 
 export interface RouteEntry {
   method: string
@@ -107,7 +110,7 @@ const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal
 /**
  * One onRequest hook for every route: reads the route's declared `config.auth`, authenticates
  * the token, checks the scope, and strips `api_key` from the query so route schemas never see
- * it. Routes without a declaration require the admin scope: forgetting is never open.
+ * it. Routes without a declaration require an unlimited admin key: forgetting is never open.
  */
 export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
   app.decorateRequest('principal', null)
@@ -168,6 +171,7 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
     if (auth.kind !== 'team') return
     const principal = teamOf(request)
     if (!principal.scopes.includes(auth.scope)) throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
+    if (auth.teamWide) assertUnlimited(request)
   })
 }
 
@@ -190,6 +194,15 @@ export const assertProjectAccess = (request: FastifyRequest, projectId: string):
   const principal = teamOf(request)
   if (principal.projectIds && !principal.projectIds.includes(projectId)) {
     throw new AppError('forbidden', 'This API key is not allowed to access this project')
+  }
+  return principal
+}
+
+/** Team-wide operations (keys, audit, backups, all projects at once) need a key not limited to projects. */
+export const assertUnlimited = (request: FastifyRequest): Extract<Principal, { kind: 'team' }> => {
+  const principal = teamOf(request)
+  if (principal.projectIds) {
+    throw new AppError('forbidden', 'This operation covers the whole team: it needs an unlimited API key (one not limited to projects)')
   }
   return principal
 }
