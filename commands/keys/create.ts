@@ -35,7 +35,7 @@ export default class KeysCreate extends KrafterCommand {
         },
         'key',
       )
-      const key = createKey(ctx, { teamId: ctx.team.id, scopes: SCOPES, projectIds: null, keyId: null }, input)
+      const key = createKey(ctx, { teamId: ctx.team.id, scopes: SCOPES, keyId: null }, input)
       auditCli(ctx, ctx.team.id, 'key.create', { type: 'api_key', id: key.id }, { name: key.name, prefix: key.prefix, scopes: key.scopes, project_ids: key.project_ids })
       return key
     })

@@ -12,7 +12,7 @@ export default class KeysRevoke extends KrafterCommand {
   async run(): Promise<KeyView> {
     const { args, flags } = await this.parse(KeysRevoke)
     const revoked = await this.withContext(flags['data-dir'], (ctx) => {
-      const key = revokeKey(ctx, { teamId: ctx.team.id, scopes: SCOPES, projectIds: null, keyId: null }, args.id)
+      const key = revokeKey(ctx, { teamId: ctx.team.id, scopes: SCOPES, keyId: null }, args.id)
       auditCli(ctx, ctx.team.id, 'key.revoke', { type: 'api_key', id: key.id }, { prefix: key.prefix })
       return key
     })

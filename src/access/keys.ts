@@ -10,12 +10,13 @@ export interface KeyDeps {
   clock: () => Date
 }
 
-/** Who is creating or revoking: a key can hand out at most what it has itself. */
+/**
+ * Who is creating or revoking: a key can hand out at most the scopes it has. Key management
+ * spans the team, so only unlimited keys get here (the routes refuse keys limited to projects).
+ */
 export interface Grantor {
   teamId: string
   scopes: readonly repo.Scope[]
-  /** null: all projects. */
-  projectIds: string[] | null
   keyId: string | null
 }
 
@@ -49,9 +50,6 @@ export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput
   const missing = scopes.filter((s) => !grantor.scopes.includes(s))
   if (missing.length > 0) throw new AppError('forbidden', `A key cannot grant scopes it lacks itself: ${missing.join(', ')}`)
   const projectIds = input.project_ids ? [...new Set(input.project_ids)] : null
-  if (grantor.projectIds && (!projectIds || projectIds.some((id) => !grantor.projectIds!.includes(id)))) {
-    throw new AppError('forbidden', 'A key limited to some projects can only create keys limited to those projects')
-  }
   for (const [i, id] of (projectIds ?? []).entries()) {
     if (!getProject(deps.meta, grantor.teamId, id)) throw invalid(`project_ids.${i}`, 'is not a project of this team')
   }
@@ -86,9 +84,6 @@ export const revokeKey = (deps: KeyDeps, grantor: Grantor, id: string): KeyView 
   const now = deps.clock()
   const key = repo.getApiKey(deps.meta, grantor.teamId, id)
   if (!key) throw notFound('API key')
-  if (grantor.projectIds && (!key.project_ids || key.project_ids.some((p) => !grantor.projectIds!.includes(p)))) {
-    throw new AppError('forbidden', 'A key limited to some projects can only revoke keys limited to those projects')
-  }
   if (key.revoked_at) return presentKey(key, now)
   const isAdmin = key.scopes.includes('admin') && key.project_ids === null
   const active = !key.expires_at || Date.parse(key.expires_at) > now.getTime()

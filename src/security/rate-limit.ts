@@ -1,7 +1,7 @@
 /**
- * Token buckets keyed by a string (an ingest token's hash for `log_ingest`). Each key holds
- * `burst` tokens and regains `ratePerSecond` per second; idle full buckets are forgotten so
- * the map stays bounded by the active keys.
+ * Token buckets keyed by a string (an ingest token's hash for `log_ingest`, a client address
+ * for failed authentications). Each key holds `burst` tokens and regains `ratePerSecond` per
+ * second; idle full buckets are forgotten so the map stays bounded by the active keys.
  */
 export class TokenBucketLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>()
@@ -26,14 +26,6 @@ export class TokenBucketLimiter {
       return 0
     }
     return Math.max(1, Math.ceil((cost - bucket.tokens) / this.ratePerSecond))
-  }
-
-  /** Whole seconds until one token is there (0: now), without taking it. */
-  waitFor(key: string): number {
-    const bucket = this.buckets.get(key)
-    if (!bucket) return 0
-    const tokens = Math.min(this.burst, bucket.tokens + ((this.now() - bucket.at) / 1000) * this.ratePerSecond)
-    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerSecond))
   }
 
   private sweep(now: number): void {

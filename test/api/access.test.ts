@@ -219,8 +219,16 @@ describe('keys API', () => {
     const limitedAdmin = t.keyWith(['admin', 'logs:read'], { projectIds: [projectB.id] })
     expectError(await api('POST', '/keys', { name: 'wide', scopes: ['logs:read'] }, bearer(limitedAdmin)), 403, 'forbidden', 'unlimited from limited')
     expectError(await api('POST', '/keys', { name: 'w', scopes: ['logs:write'], project_ids: [projectB.id] }, bearer(limitedAdmin)), 403, 'forbidden', 'scope it lacks')
-    expect((await api('POST', '/keys', { name: 'ok', scopes: ['logs:read'], project_ids: [projectB.id] }, bearer(limitedAdmin))).statusCode).toBe(201)
+    // Changed with issue 11 point 6: this was 201. Keys are team-wide, so a limited key manages none.
+    const within = await api('POST', '/keys', { name: 'ok', scopes: ['logs:read'], project_ids: [projectB.id] }, bearer(limitedAdmin))
+    expectError(within, 403, 'forbidden', 'limited key creating a key within its projects')
+    expect(within.json().error.message).toContain('unlimited API key')
     expectError(await api('DELETE', `/keys/${created.id}`, undefined, bearer(limitedAdmin)), 403, 'forbidden', 'revoke outside')
+    // An unlimited key without logs:write still cannot hand it out.
+    const adminOnly = t.keyWith(['admin'])
+    const lacking = await api('POST', '/keys', { name: 'w', scopes: ['logs:write'] }, bearer(adminOnly))
+    expectError(lacking, 403, 'forbidden', 'unlimited key granting a scope it lacks')
+    expect(lacking.json().error.message).toContain('scopes it lacks itself: logs:write')
   })
 
   it('revocation and expiry take effect on the very next request', async () => {

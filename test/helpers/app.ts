@@ -12,6 +12,8 @@ import { openMeta, type MetaDb } from '../../src/meta/db.js'
 import { createApiKey, type Scope } from '../../src/meta/keys.js'
 import { getDefaultTeam } from '../../src/meta/teams.js'
 import { planInit } from '../../src/ops/init.js'
+import { newLocalAdminToken } from '../../src/ops/runtime.js'
+import { hashToken } from '../../src/security/tokens.js'
 
 /** A clock tests move by hand: time is a dependency, never slept. */
 export class TestClock {
@@ -30,6 +32,8 @@ export interface TestApp {
   paths: DataPaths
   teamId: string
   teamKey: string
+  /** The per-process token serve hands the CLI (serve.json), accepted by this app. */
+  localToken: string
   clock: TestClock
   /** Everything the app logged, as text (for redaction checks). */
   logs: () => string
@@ -64,6 +68,7 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
   const team = getDefaultTeam(meta)!
   const engine = await openEngine(config, paths)
   const clock = new TestClock()
+  const localToken = newLocalAdminToken()
   let logText = ''
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -79,6 +84,7 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
     clock: clock.now,
     teamId: team.id,
     logger: createLogger({ level: 'info', destination }),
+    localAdminTokenHash: hashToken(localToken),
   })
   await app.ready()
   return {
@@ -89,6 +95,7 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
     paths,
     teamId: team.id,
     teamKey: state.result.team_api_key!,
+    localToken,
     clock,
     logs: () => logText,
     keyWith: (scopes, opts = {}) =>

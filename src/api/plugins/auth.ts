@@ -7,8 +7,14 @@ import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
 import { TokenBucketLimiter } from '../../security/rate-limit.js'
 import type { Config } from '../../config/config.js'
 
-/** What a route takes; declared once per route in its `config.auth`. */
-export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope } | { kind: 'ingest' }
+/**
+ * What a route takes; declared once per route in its `config.auth`. `teamWide`: the route acts
+ * on the whole team (keys, audit, backups), so keys limited to projects are refused.
+ */
+export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope; teamWide?: boolean } | { kind: 'ingest' }
+
+/** Routes without a declaration: forgetting is never open. */
+const UNDECLARED: RouteAuth = { kind: 'team', scope: 'admin', teamWide: true }
 
 export interface RouteEntry {
   method: string
@@ -104,7 +110,7 @@ const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal
 /**
  * One onRequest hook for every route: reads the route's declared `config.auth`, authenticates
  * the token, checks the scope, and strips `api_key` from the query so route schemas never see
- * it. Routes without a declaration require the admin scope: forgetting is never open.
+ * it. Routes without a declaration require an unlimited admin key: forgetting is never open.
  */
 export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
   app.decorateRequest('principal', null)
@@ -113,39 +119,45 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue
-      routeTable.push({ method, url: route.url, auth: route.config?.auth ?? { kind: 'team', scope: 'admin' } })
+      routeTable.push({ method, url: route.url, auth: route.config?.auth ?? UNDECLARED })
     }
   })
-  // Failed authentications per client address: guessing tokens gets a 429 long before it
-  // could get anywhere (tokens carry ~165 bits), and a locked-out address is refused even
-  // with a right token until its bucket refills.
+  // Failed authentications per client address. The token is always checked first: a valid one
+  // is never refused for other requests' failures (one stale shipper must not lock out its
+  // host), and an empty bucket only turns a failure's 401 into a 429. Every presented token gets
+  // the same lookup by hash whatever the bucket holds, so a guess at the limit costs what it
+  // costs below it and its answer says no more. Guessing is hopeless anyway (~165 bits); the
+  // 429 tells a misconfigured or hostile client to back off.
   const failures = new TokenBucketLimiter(
     deps.config.server.auth_failures_per_minute / 60,
     deps.config.server.auth_failure_burst,
     () => deps.clock().getTime(),
   )
+  const refuse = (request: FastifyRequest, err: unknown): never => {
+    if (err instanceof AppError && err.code === 'unauthorized') {
+      const wait = failures.take(request.ip)
+      if (wait > 0) {
+        throw new AppError('rate_limited', `Too many failed authentications from this address; retry in ${wait} s`, {
+          headers: { 'retry-after': String(wait) },
+        })
+      }
+    }
+    throw err
+  }
   app.addHook('onRequest', async (request) => {
-    const auth: RouteAuth = request.routeOptions.config.auth ?? { kind: 'team', scope: 'admin' }
     const query = request.query as Record<string, unknown> | undefined
+    // An unknown route is the 404 handler's, whatever token came: nothing to authenticate, and
+    // never a failure (API.md not_found).
+    const auth: RouteAuth = request.is404 ? { kind: 'none' } : (request.routeOptions.config.auth ?? UNDECLARED)
     if (auth.kind === 'none') {
       if (query && 'api_key' in query) delete query.api_key
       return
-    }
-    const wait = failures.waitFor(request.ip)
-    if (wait > 0) {
-      throw new AppError('rate_limited', `Too many failed authentications from this address; retry in ${wait} s`, {
-        headers: { 'retry-after': String(wait) },
-      })
-    }
-    const failed = (err: unknown): never => {
-      if (err instanceof AppError && err.code === 'unauthorized') failures.take(request.ip)
-      throw err
     }
     let token: string | undefined
     try {
       token = presentedToken(request)
     } catch (err) {
-      failed(err)
+      refuse(request, err)
     }
     if (query && 'api_key' in query) delete query.api_key
     // No token at all is a client set up wrong, not a guess: it does not count as a failure.
@@ -154,12 +166,12 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
     try {
       request.principal = auth.kind === 'ingest' ? authenticateIngest(deps, token, now) : authenticateTeam(deps, token, now)
     } catch (err) {
-      failed(err)
+      refuse(request, err)
     }
-    const principal = request.principal
-    if (auth.kind === 'team' && principal?.kind === 'team' && !principal.scopes.includes(auth.scope)) {
-      throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
-    }
+    if (auth.kind !== 'team') return
+    const principal = teamOf(request)
+    if (!principal.scopes.includes(auth.scope)) throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
+    if (auth.teamWide) assertUnlimited(request)
   })
 }
 
@@ -182,6 +194,15 @@ export const assertProjectAccess = (request: FastifyRequest, projectId: string):
   const principal = teamOf(request)
   if (principal.projectIds && !principal.projectIds.includes(projectId)) {
     throw new AppError('forbidden', 'This API key is not allowed to access this project')
+  }
+  return principal
+}
+
+/** Team-wide operations (keys, audit, backups, all projects at once) need a key not limited to projects. */
+export const assertUnlimited = (request: FastifyRequest): Extract<Principal, { kind: 'team' }> => {
+  const principal = teamOf(request)
+  if (principal.projectIds) {
+    throw new AppError('forbidden', 'This operation covers the whole team: it needs an unlimited API key (one not limited to projects)')
   }
   return principal
 }

@@ -8,7 +8,8 @@ import { audit } from '../audit.js'
 import { teamOf, type Principal } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 
-const admin = { auth: { kind: 'team', scope: 'admin' } } as const
+/** Keys and the audit log span the whole team: keys limited to projects are refused. */
+const admin = { auth: { kind: 'team', scope: 'admin', teamWide: true } } as const
 const IdParams = z.object({ id: z.uuid('must be a key id (UUID)') }).strict()
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().min(1).max(512).optional() }).strict()
 const NoQuery = z.object({}).strict()
@@ -16,7 +17,6 @@ const NoQuery = z.object({}).strict()
 const grantorOf = (p: Extract<Principal, { kind: 'team' }>): Grantor => ({
   teamId: p.teamId,
   scopes: p.scopes,
-  projectIds: p.projectIds,
   keyId: p.key?.id ?? null,
 })
 

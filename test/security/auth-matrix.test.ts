@@ -1,0 +1,376 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RouteAuth } from '../../src/api/plugins/auth.js'
+import { logTable } from '../../src/engine/schema.js'
+import { insertEvent } from '../../src/meta/alerts.js'
+import { SCOPES, type Scope } from '../../src/meta/keys.js'
+import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { startSmtpServer } from '../helpers/receivers.js'
+
+/*
+ * Every route × every kind of token, each outcome derived from a declared table: what auth the
+ * route takes and whether it acts on one project, on the whole team, or lists what the key may
+ * see. A route missing from the table (or one the app no longer has) fails the test.
+ */
+
+let t: TestApp
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>
+/** The project the samples act on, and another one for keys limited elsewhere. */
+let projectA: { id: string; name: string; ingest_token: string }
+let projectB: { id: string; name: string; ingest_token: string }
+let ruleA: string
+
+beforeAll(async () => {
+  smtp = await startSmtpServer()
+  t = await createTestApp({ config: { smtp: { host: '127.0.0.1', port: smtp.port, secure: false }, alerts: { delivery_retries: 0 } } })
+  projectA = await t.project({ name: 'matrix-a' })
+  projectB = await t.project({ name: 'matrix-b' })
+  ruleA = await newRule(projectA.id)
+})
+afterAll(async () => {
+  await t?.close()
+  await smtp?.close()
+})
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+const inject = (method: Method, url: string, headers: Record<string, string>, body?: unknown) =>
+  t.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) })
+const asAdmin = async (method: Method, url: string, body?: unknown) => {
+  const res = await inject(method, `/api/v1${url}`, bearer(t.teamKey), body)
+  expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 300)}`).toBeLessThan(300)
+  return res.statusCode === 204 ? undefined : res.json().data
+}
+const unique = () => randomBytes(4).toString('hex')
+const newRule = async (projectId: string): Promise<string> =>
+  (
+    await asAdmin('POST', '/logs/alerts', {
+      project_id: projectId,
+      name: `rule-${unique()}`,
+      query: 'level:error',
+      condition: { type: 'count', threshold: 1, window_minutes: 5 },
+      channels: [{ type: 'email', to: ['oncall@example.com'] }],
+    })
+  ).id
+const newEvent = (ruleId: string) => insertEvent(t.meta, { rule_id: ruleId, value: 1, threshold: 1, matched: 1, total: 1, window_minutes: 5 }, t.clock.now()).id
+
+/**
+ * project: acts on `project` (default A); team: acts on the whole team, so only unlimited keys;
+ * filtered: lists what the key may see, so limited keys succeed with their share.
+ */
+type Scoping = 'project' | 'team' | 'filtered'
+interface Call {
+  url: string
+  body?: unknown
+  project?: string
+}
+interface Sample {
+  scoping: Scoping
+  ok: number
+  make: () => Call | Promise<Call>
+  /** The 403 a limited key gets, where it is not the default of its scoping. */
+  forbidden?: RegExp
+}
+interface RouteSpec {
+  auth: RouteAuth
+  samples: Sample[]
+}
+
+const none: RouteAuth = { kind: 'none' }
+const ingest: RouteAuth = { kind: 'ingest' }
+const team = (scope: Scope, teamWide?: true): RouteAuth => ({ kind: 'team', scope, ...(teamWide ? { teamWide } : {}) })
+const one = (scoping: Scoping, ok: number, make: Sample['make'], extra: Partial<Sample> = {}): Sample[] => [{ scoping, ok, make, ...extra }]
+const freshProject = async (): Promise<Call & { id: string }> => {
+  const p = await t.project({ name: `fresh-${unique()}` })
+  return { url: '', id: p.id, project: p.id }
+}
+
+const routes = (): Record<string, RouteSpec> => ({
+  'GET /healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/healthz' })) },
+  'GET /api/v1/healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/api/v1/healthz' })) },
+
+  'GET /api/v1/logs/projects': { auth: team('logs:read'), samples: one('filtered', 200, () => ({ url: '/api/v1/logs/projects' })) },
+  'POST /api/v1/logs/projects': {
+    auth: team('logs:write'),
+    samples: one('team', 201, () => ({ url: '/api/v1/logs/projects', body: { name: `walk-${unique()}` } }), { forbidden: /not allowed to access this project/ }),
+  },
+  'GET /api/v1/logs/projects/:id': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}` })) },
+  'PUT /api/v1/logs/projects/:id': {
+    auth: team('logs:write'),
+    samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}`, body: { description: 'matrix' } })),
+  },
+  'DELETE /api/v1/logs/projects/:id': {
+    auth: team('logs:write'),
+    samples: one('project', 204, async () => {
+      const p = await freshProject()
+      return { ...p, url: `/api/v1/logs/projects/${p.id}` }
+    }),
+  },
+  'POST /api/v1/logs/projects/:id/rotate_token': {
+    auth: team('logs:write'),
+    samples: one('project', 200, async () => {
+      const p = await freshProject()
+      return { ...p, url: `/api/v1/logs/projects/${p.id}/rotate_token`, body: {} }
+    }),
+  },
+  'GET /api/v1/logs/projects/:id/streams': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}/streams` })) },
+  'GET /api/v1/logs/projects/:id/usage': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}/usage` })) },
+
+  'POST /api/v1/logs/ingest': { auth: ingest, samples: one('project', 202, () => ({ url: '/api/v1/logs/ingest', body: { message: 'matrix' } })) },
+  'POST /api/v1/logs/ingest/batch': { auth: ingest, samples: one('project', 202, () => ({ url: '/api/v1/logs/ingest/batch', body: [{ message: 'matrix' }] })) },
+
+  'GET /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/search?project_id=${projectA.id}` })) },
+  'POST /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: '/api/v1/logs/search', body: { project_id: projectA.id } })) },
+  'GET /api/v1/logs/stats': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/stats?project_id=${projectA.id}` })) },
+  'GET /api/v1/logs/export': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/export?project_id=${projectA.id}` })) },
+
+  'GET /api/v1/logs/alerts': {
+    auth: team('logs:read'),
+    samples: [
+      { scoping: 'filtered', ok: 200, make: () => ({ url: '/api/v1/logs/alerts' }) },
+      { scoping: 'project', ok: 200, make: () => ({ url: `/api/v1/logs/alerts?project_id=${projectA.id}` }) },
+    ],
+  },
+  'POST /api/v1/logs/alerts': {
+    auth: team('logs:write'),
+    samples: one('project', 201, () => ({
+      url: '/api/v1/logs/alerts',
+      body: { project_id: projectA.id, name: `r-${unique()}`, query: 'x', condition: { type: 'count', threshold: 1, window_minutes: 1 }, channels: [{ type: 'email', to: ['oncall@example.com'] }] },
+    })),
+  },
+  'GET /api/v1/logs/alerts/:id': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alerts/${ruleA}` })) },
+  'PUT /api/v1/logs/alerts/:id': { auth: team('logs:write'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alerts/${ruleA}`, body: { cooldown_minutes: 20 } })) },
+  'DELETE /api/v1/logs/alerts/:id': { auth: team('logs:write'), samples: one('project', 204, async () => ({ url: `/api/v1/logs/alerts/${await newRule(projectA.id)}` })) },
+  'POST /api/v1/logs/alerts/:id/test': { auth: team('logs:write'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alerts/${ruleA}/test` })) },
+  'GET /api/v1/logs/alerts/:id/events': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alerts/${ruleA}/events` })) },
+  'GET /api/v1/logs/alert-events/:id': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alert-events/${newEvent(ruleA)}` })) },
+  'PATCH /api/v1/logs/alert-events/:id': {
+    auth: team('logs:write'),
+    samples: one('project', 200, () => ({ url: `/api/v1/logs/alert-events/${newEvent(ruleA)}`, body: { status: 'acknowledged' } })),
+  },
+
+  'POST /api/v1/admin/retention/run': {
+    auth: team('admin'),
+    samples: [
+      { scoping: 'project', ok: 200, make: () => ({ url: '/api/v1/admin/retention/run', body: { project_id: projectA.id, dry_run: true } }) },
+      { scoping: 'team', ok: 200, make: () => ({ url: '/api/v1/admin/retention/run', body: { dry_run: true } }) },
+    ],
+  },
+  'POST /api/v1/admin/backups': { auth: team('admin', true), samples: one('team', 201, () => ({ url: '/api/v1/admin/backups', body: { keep: 1 } })) },
+  'GET /api/v1/admin/backups': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/admin/backups' })) },
+  'GET /api/v1/admin/status': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/admin/status' })) },
+
+  'GET /api/v1/keys': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/keys' })) },
+  'POST /api/v1/keys': { auth: team('admin', true), samples: one('team', 201, () => ({ url: '/api/v1/keys', body: { name: `k-${unique()}`, scopes: ['admin'] } })) },
+  'DELETE /api/v1/keys/:id': {
+    auth: team('admin', true),
+    samples: one('team', 204, async () => ({ url: `/api/v1/keys/${(await asAdmin('POST', '/keys', { name: 'victim', scopes: ['logs:read'] })).id}` })),
+  },
+  'GET /api/v1/audit-logs': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/audit-logs' })) },
+})
+
+/** A kind of token, made for the call (keys limited to "the right project" need its id). */
+type Presented =
+  | { kind: 'none' | 'garbage' | 'unknown-team' | 'unknown-ingest' | 'revoked-team' | 'expired-team' | 'revoked-ingest' | 'ingest' | 'full-team' | 'local' }
+  | { kind: 'scoped'; scope: Scope; limit: 'unlimited' | 'other' | 'right' }
+interface TokenCase {
+  name: string
+  presented: Presented
+  headers: (call: Call) => Record<string, string>
+}
+
+const tokenCases = async (): Promise<TokenCase[]> => {
+  const expired = t.keyWith([...SCOPES], { expiresAt: new Date(t.clock.now().getTime() + 1000).toISOString() })
+  const revoked = await asAdmin('POST', '/keys', { name: 'revoked', scopes: [...SCOPES] })
+  await asAdmin('DELETE', `/keys/${revoked.id}`)
+  const spare = await t.project({ name: `spare-${unique()}` })
+  await asAdmin('POST', `/logs/projects/${spare.id}/rotate_token`, {})
+  t.clock.advance(2000)
+  const fixed = (name: string, kind: Extract<Presented, { kind: string }>['kind'], token?: string): TokenCase => ({
+    name,
+    presented: { kind } as Presented,
+    headers: () => (token === undefined ? {} : bearer(token)),
+  })
+  const cases: TokenCase[] = [
+    fixed('no token', 'none'),
+    fixed('garbage', 'garbage', 'not-a-token'),
+    fixed('unknown team key', 'unknown-team', `kr_live_${'q'.repeat(32)}`),
+    fixed('unknown ingest token', 'unknown-ingest', `krl_live_${'q'.repeat(32)}`),
+    fixed('revoked team key', 'revoked-team', revoked.key),
+    fixed('expired team key', 'expired-team', expired),
+    fixed('rotated-out ingest token', 'revoked-ingest', spare.ingest_token),
+    fixed('ingest token', 'ingest', projectA.ingest_token),
+    fixed('init key (all scopes)', 'full-team', t.teamKey),
+    fixed('local admin token', 'local', t.localToken),
+  ]
+  for (const scope of SCOPES) {
+    cases.push({ name: `${scope} unlimited`, presented: { kind: 'scoped', scope, limit: 'unlimited' }, headers: () => bearer(t.keyWith([scope])) })
+    cases.push({ name: `${scope} limited to another project`, presented: { kind: 'scoped', scope, limit: 'other' }, headers: () => bearer(t.keyWith([scope], { projectIds: [projectB.id] })) })
+    cases.push({
+      name: `${scope} limited to the right project`,
+      presented: { kind: 'scoped', scope, limit: 'right' },
+      headers: (call) => bearer(t.keyWith([scope], { projectIds: [call.project ?? projectA.id] })),
+    })
+  }
+  return cases
+}
+
+type Outcome = { status: number; code?: string; message?: RegExp }
+
+const expected = (spec: RouteSpec, sample: Sample, p: Presented): Outcome => {
+  const ok = { status: sample.ok }
+  if (spec.auth.kind === 'none') return ok
+  if (p.kind === 'none') return { status: 401, code: 'unauthorized', message: /^Missing token/ }
+  if (spec.auth.kind === 'ingest') {
+    if (p.kind === 'ingest') return ok
+    if (p.kind === 'local' || p.kind === 'full-team' || p.kind === 'scoped' || p.kind.endsWith('-team')) {
+      return { status: 401, code: 'unauthorized', message: /takes a project ingest token/ }
+    }
+    return { status: 401, code: 'unauthorized', message: /^Invalid ingest token$/ }
+  }
+  if (p.kind === 'local' || p.kind === 'full-team') return ok
+  if (p.kind === 'ingest' || p.kind === 'unknown-ingest' || p.kind === 'revoked-ingest') {
+    return { status: 401, code: 'unauthorized', message: /takes a team API key/ }
+  }
+  if (p.kind !== 'scoped') return { status: 401, code: 'unauthorized', message: /^Invalid API key$/ }
+  if (p.scope !== spec.auth.scope) return { status: 403, code: 'forbidden', message: new RegExp(`lacks the ${spec.auth.scope} scope`) }
+  if (p.limit === 'unlimited' || sample.scoping === 'filtered') return ok
+  if (sample.scoping === 'team') return { status: 403, code: 'forbidden', message: sample.forbidden ?? /needs an unlimited API key/ }
+  return p.limit === 'right' ? ok : { status: 403, code: 'forbidden', message: /not allowed to access this project/ }
+}
+
+const TOKEN_PATTERN = /kr_live_[a-z0-9]{32}|krl_live_[a-z0-9]{32}|krx_local_[a-f0-9]+/
+
+describe('auth matrix: every route × every kind of token', () => {
+  it('declares every route of the app, with the auth the route itself declares', () => {
+    const table = routes()
+    const app = Object.fromEntries(t.app.routeTable.map((r) => [`${r.method} ${r.url}`, r.auth]))
+    expect(Object.keys(table).filter((k) => !(k in app)), 'in the table but not in the app').toEqual([])
+    expect(Object.keys(app).filter((k) => !(k in table)), 'routes missing from the table').toEqual([])
+    for (const [key, spec] of Object.entries(table)) expect(app[key], key).toEqual(spec.auth)
+  })
+
+  it('answers each (route, token) as the table says, always with the envelope and never a token', async () => {
+    const table = routes()
+    const cases = await tokenCases()
+    const failures: string[] = []
+    let checked = 0
+    let testSends = 0
+    const mailsBefore = smtp.mails.length
+    for (const route of t.app.routeTable) {
+      const key = `${route.method} ${route.url}`
+      const spec = table[key]
+      if (!spec) continue // the test above names it
+      for (const [i, sample] of spec.samples.entries()) {
+        for (const tokenCase of cases) {
+          const call = await sample.make()
+          const headers = tokenCase.headers(call)
+          const res = await inject(route.method as Method, call.url, headers, call.body)
+          const what = `${key}${spec.samples.length > 1 ? ` #${i}` : ''} with ${tokenCase.name}`
+          const want = expected(spec, sample, tokenCase.presented)
+          checked++
+          if (key === 'POST /api/v1/logs/alerts/:id/test' && want.status === 200) testSends++
+          const presented = headers.authorization?.replace(/^Bearer /, '')
+          if (res.statusCode !== want.status) {
+            failures.push(`${what}: ${res.statusCode} (want ${want.status}) ${res.body.slice(0, 200)}`)
+            continue
+          }
+          expect(res.headers['x-request-id'], what).toMatch(/^req_/)
+          if (presented) expect(res.body, what).not.toContain(presented)
+          if (res.statusCode >= 400) {
+            const body = res.json()
+            expect(body.error.code, what).toBe(want.code)
+            expect(body.error.message, what).toMatch(want.message!)
+            expect(body.request_id, what).toBe(res.headers['x-request-id'])
+            expect(res.body, what).not.toMatch(TOKEN_PATTERN)
+            expect(res.body, what).not.toMatch(/at .*\.[jt]s:\d+/)
+          } else if (res.statusCode !== 204 && String(res.headers['content-type']).startsWith('application/json') && !route.url.endsWith('/healthz')) {
+            expect(res.json().request_id, what).toBe(res.headers['x-request-id'])
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([])
+    expect(checked).toBeGreaterThan(500)
+    // The successes did the real work: each allowed test notification reached the mail server.
+    expect(testSends).toBeGreaterThan(0)
+    expect(smtp.mails.length - mailsBefore).toBe(testSends)
+  })
+
+  it('answers unknown, revoked and expired team keys with the same body', async () => {
+    const cases = (await tokenCases()).filter((c) => ['unknown-team', 'revoked-team', 'expired-team'].includes(c.presented.kind))
+    expect(cases).toHaveLength(3)
+    const bodies = new Set<string>()
+    for (const c of cases) {
+      const res = await inject('GET', '/api/v1/keys', c.headers({ url: '' }))
+      const { request_id: _id, ...rest } = res.json()
+      bodies.add(JSON.stringify(rest))
+    }
+    expect([...bodies]).toEqual([JSON.stringify({ error: { code: 'unauthorized', message: 'Invalid API key' } })])
+  })
+
+  it('answers an unknown route 404 whatever the token', async () => {
+    const cases = await tokenCases()
+    for (const [method, url] of [
+      ['GET', '/api/v1/nope'],
+      ['POST', '/api/v1/admin/retention'],
+      ['PUT', '/api/v1/keys'],
+      ['GET', '/api/v1/logs/projects/a/b'],
+    ] as const) {
+      for (const c of cases) {
+        const res = await inject(method, url, c.headers({ url }))
+        expect(res.statusCode, `${method} ${url} with ${c.name}`).toBe(404)
+        expect(res.json().error.code).toBe('not_found')
+        expect(res.json().request_id).toBe(res.headers['x-request-id'])
+      }
+    }
+  })
+})
+
+describe('admin keys limited to a project act on that project only', () => {
+  const count = async (projectId: string) =>
+    Number((await t.rows<{ n: string }>(`SELECT count() AS n FROM ${logTable(t.engine)} WHERE project_id = {p:UUID}`, { p: projectId }))[0]!.n)
+
+  it('retention on another project, or on all, is refused and deletes nothing; on its own project it runs', async () => {
+    const mine = await t.project({ name: `mine-${unique()}`, retention_days: 1 })
+    const theirs = await t.project({ name: `theirs-${unique()}`, retention_days: 1 })
+    for (const p of [mine, theirs]) {
+      const res = await inject('POST', '/api/v1/logs/ingest/batch', bearer(p.ingest_token), [{ message: 'one' }, { message: 'two' }])
+      expect(res.statusCode, res.body).toBe(202)
+    }
+    t.clock.advance(2 * 86_400_000)
+    const limitedAdmin = bearer(t.keyWith([...SCOPES], { projectIds: [mine.id] }))
+    const onTheirs = await inject('POST', '/api/v1/admin/retention/run', limitedAdmin, { project_id: theirs.id })
+    expect(onTheirs.statusCode, onTheirs.body.slice(0, 300)).toBe(403)
+    expect(onTheirs.json().error.message).toContain('not allowed to access this project')
+    const onAll = await inject('POST', '/api/v1/admin/retention/run', limitedAdmin, {})
+    expect(onAll.statusCode, onAll.body.slice(0, 300)).toBe(403)
+    expect(onAll.json().error.message).toContain('unlimited API key')
+    expect(await count(theirs.id)).toBe(2)
+    expect(await count(mine.id)).toBe(2)
+
+    const onMine = await inject('POST', '/api/v1/admin/retention/run', limitedAdmin, { project_id: mine.id })
+    expect(onMine.statusCode, onMine.body).toBe(200)
+    expect(onMine.json().data.projects).toEqual([expect.objectContaining({ project_id: mine.id, entries: 2 })])
+    expect(await count(mine.id)).toBe(0)
+    expect(await count(theirs.id)).toBe(2)
+  })
+
+  it('cannot read the audit log, list or make keys, back up, or read the engine status', async () => {
+    const limitedAdmin = bearer(t.keyWith([...SCOPES], { projectIds: [projectB.id] }))
+    const before = (await inject('GET', '/api/v1/admin/backups', bearer(t.teamKey))).json().data.length
+    for (const [method, url, body] of [
+      ['GET', '/api/v1/audit-logs'],
+      ['GET', '/api/v1/keys'],
+      ['POST', '/api/v1/keys', { name: 'mine', scopes: ['logs:read'], project_ids: [projectB.id] }],
+      ['POST', '/api/v1/admin/backups', {}],
+      ['GET', '/api/v1/admin/backups'],
+      ['GET', '/api/v1/admin/status'],
+    ] as const) {
+      const res = await inject(method, url, limitedAdmin, body)
+      expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 300)}`).toBe(403)
+      expect(res.json().error.message).toBe('This operation covers the whole team: it needs an unlimited API key (one not limited to projects)')
+      expect(res.body).not.toContain(projectA.id)
+    }
+    expect((await inject('GET', '/api/v1/admin/backups', bearer(t.teamKey))).json().data).toHaveLength(before)
+  })
+})
