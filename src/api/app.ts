@@ -15,6 +15,7 @@ import { searchRoutes } from './routes/search.js'
 import { alertRoutes } from './routes/alerts.js'
 import { adminRoutes } from './routes/admin.js'
 import { keyRoutes } from './routes/keys.js'
+import { metricsRoutes } from './routes/metrics.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
@@ -100,6 +101,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     if (ownNotifier) await deps.notifier.close()
   })
   await app.register(healthRoutes, deps)
+  await app.register(metricsRoutes, deps)
   await app.register(
     async (api) => {
       await api.register(healthRoutes, deps)

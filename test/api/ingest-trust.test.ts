@@ -196,6 +196,15 @@ describe('refused records are counted', () => {
     expect(after).toHaveLength(2)
     expect(JSON.parse(after[1]!)).toMatchObject({ rejected: 1 + 6 + 1 })
 
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body
+    const sample = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1])
+    // Every line is a comment or `name{labels} value` (Prometheus text format 0.0.4).
+    for (const l of metrics.trim().split('\n')) expect(l).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)*\})? [-+\dInfNa.e]+)$/)
+    expect(sample('krafter_ingest_records_rejected_total{protocol="json",reason="daily_limit"}')).toBeGreaterThanOrEqual(6)
+    expect(sample('krafter_ingest_records_rejected_total{protocol="json",reason="invalid"}')).toBeGreaterThanOrEqual(5)
+    expect(sample('krafter_ingest_requests_total{protocol="json",status="429"}')).toBeGreaterThanOrEqual(1)
+    expect(sample('krafter_engine_up')).toBe(1)
+
     await waitForUsage(p.id, (u) => u.rejected === 11)
     const usage = await usageToday(p.id)
     expect(usage.today).toMatchObject({ rejected: 11, entries: 1 })

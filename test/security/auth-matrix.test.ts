@@ -33,8 +33,8 @@ afterAll(async () => {
 })
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-const inject = (method: Method, url: string, headers: Record<string, string>, body?: unknown) =>
-  t.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) })
+const inject = (method: Method, url: string, headers: Record<string, string>, body?: unknown, remoteAddress?: string) =>
+  t.app.inject({ method, url, headers, ...(remoteAddress ? { remoteAddress } : {}), ...(body === undefined ? {} : { payload: body as object }) })
 const asAdmin = async (method: Method, url: string, body?: unknown) => {
   const res = await inject(method, `/api/v1${url}`, bearer(t.teamKey), body)
   expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 300)}`).toBeLessThan(300)
@@ -62,6 +62,8 @@ interface Call {
   url: string
   body?: unknown
   project?: string
+  /** The client's address (inject's default is 127.0.0.1, i.e. this machine). */
+  remoteAddress?: string
 }
 interface Sample {
   scoping: Scoping
@@ -77,7 +79,12 @@ interface RouteSpec {
 
 const none: RouteAuth = { kind: 'none' }
 const ingest: RouteAuth = { kind: 'ingest' }
-const team = (scope: Scope, teamWide?: true): RouteAuth => ({ kind: 'team', scope, ...(teamWide ? { teamWide } : {}) })
+const team = (scope: Scope, teamWide?: true, openOnLoopback?: true): RouteAuth => ({
+  kind: 'team',
+  scope,
+  ...(teamWide ? { teamWide } : {}),
+  ...(openOnLoopback ? { openOnLoopback } : {}),
+})
 const one = (scoping: Scoping, ok: number, make: Sample['make'], extra: Partial<Sample> = {}): Sample[] => [{ scoping, ok, make, ...extra }]
 const freshProject = async (): Promise<Call & { id: string }> => {
   const p = await t.project({ name: `fresh-${unique()}` })
@@ -87,6 +94,14 @@ const freshProject = async (): Promise<Call & { id: string }> => {
 const routes = (): Record<string, RouteSpec> => ({
   'GET /healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/healthz' })) },
   'GET /api/v1/healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/api/v1/healthz' })) },
+  // Open to this machine's scraper; from elsewhere (or through a proxy) a team key for all projects.
+  'GET /metrics': {
+    auth: team('logs:read', true, true),
+    samples: [
+      { scoping: 'team', ok: 200, make: () => ({ url: '/metrics' }) },
+      { scoping: 'team', ok: 200, make: () => ({ url: '/metrics', remoteAddress: '192.0.2.10' }) },
+    ],
+  },
 
   'GET /api/v1/logs/projects': { auth: team('logs:read'), samples: one('filtered', 200, () => ({ url: '/api/v1/logs/projects' })) },
   'POST /api/v1/logs/projects': {
@@ -216,9 +231,10 @@ const tokenCases = async (): Promise<TokenCase[]> => {
 
 type Outcome = { status: number; code?: string; message?: RegExp }
 
-const expected = (spec: RouteSpec, sample: Sample, p: Presented): Outcome => {
+const expected = (spec: RouteSpec, sample: Sample, p: Presented, call: Call): Outcome => {
   const ok = { status: sample.ok }
   if (spec.auth.kind === 'none') return ok
+  if (spec.auth.kind === 'team' && spec.auth.openOnLoopback && call.remoteAddress === undefined) return ok
   if (p.kind === 'none') return { status: 401, code: 'unauthorized', message: /^Missing token/ }
   if (spec.auth.kind === 'ingest') {
     if (p.kind === 'ingest') return ok
@@ -264,9 +280,9 @@ describe('auth matrix: every route × every kind of token', () => {
         for (const tokenCase of cases) {
           const call = await sample.make()
           const headers = tokenCase.headers(call)
-          const res = await inject(route.method as Method, call.url, headers, call.body)
+          const res = await inject(route.method as Method, call.url, headers, call.body, call.remoteAddress)
           const what = `${key}${spec.samples.length > 1 ? ` #${i}` : ''} with ${tokenCase.name}`
-          const want = expected(spec, sample, tokenCase.presented)
+          const want = expected(spec, sample, tokenCase.presented, call)
           checked++
           if (key === 'POST /api/v1/logs/alerts/:id/test' && want.status === 200) testSends++
           const presented = headers.authorization?.replace(/^Bearer /, '')
@@ -372,5 +388,19 @@ describe('admin keys limited to a project act on that project only', () => {
       expect(res.body).not.toContain(projectA.id)
     }
     expect((await inject('GET', '/api/v1/admin/backups', bearer(t.teamKey))).json().data).toHaveLength(before)
+  })
+})
+
+describe('GET /metrics', () => {
+  it('is open to this machine, but not to a client a local reverse proxy forwards', async () => {
+    const local = await inject('GET', '/metrics', {})
+    expect(local.statusCode).toBe(200)
+    expect(local.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
+    expect(local.body).toContain('# TYPE krafter_ingest_records_rejected_total counter')
+    const proxied = await inject('GET', '/metrics', { 'x-forwarded-for': '198.51.100.7' })
+    expect(proxied.statusCode).toBe(401)
+    expect(proxied.json().error.code).toBe('unauthorized')
+    const proxiedWithKey = await inject('GET', '/metrics', { 'x-forwarded-for': '198.51.100.7', ...bearer(t.teamKey) })
+    expect(proxiedWithKey.statusCode).toBe(200)
   })
 })

@@ -11,7 +11,10 @@ import type { Config } from '../../config/config.js'
  * What a route takes; declared once per route in its `config.auth`. `teamWide`: the route acts
  * on the whole team (keys, audit, backups), so keys limited to projects are refused.
  */
-export type RouteAuth = { kind: 'none' } | { kind: 'team'; scope: Scope; teamWide?: boolean } | { kind: 'ingest' }
+export type RouteAuth =
+  | { kind: 'none' }
+  | { kind: 'team'; scope: Scope; teamWide?: boolean; openOnLoopback?: boolean }
+  | { kind: 'ingest' }
 
 /** Routes without a declaration: forgetting is never open. */
 const UNDECLARED: RouteAuth = { kind: 'team', scope: 'admin', teamWide: true }
@@ -149,7 +152,7 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
     // An unknown route is the 404 handler's, whatever token came: nothing to authenticate, and
     // never a failure (API.md not_found).
     const auth: RouteAuth = request.is404 ? { kind: 'none' } : (request.routeOptions.config.auth ?? UNDECLARED)
-    if (auth.kind === 'none') {
+    if (auth.kind === 'none' || (auth.kind === 'team' && auth.openOnLoopback && fromLoopback(request))) {
       if (query && 'api_key' in query) delete query.api_key
       return
     }
@@ -173,6 +176,17 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
     if (!principal.scopes.includes(auth.scope)) throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
     if (auth.teamWide) assertUnlimited(request)
   })
+}
+
+/**
+ * A request straight from this machine: the socket's peer is a loopback address and no proxy
+ * speaks for someone else (a reverse proxy on the same host forwards remote clients from
+ * 127.0.0.1, and those must authenticate).
+ */
+const fromLoopback = (request: FastifyRequest): boolean => {
+  const peer = request.socket.remoteAddress ?? ''
+  const loopback = peer === '::1' || /^(::ffff:)?127\./.test(peer)
+  return loopback && request.headers['x-forwarded-for'] === undefined && request.headers.forwarded === undefined
 }
 
 /** The team principal of an authenticated team route (the hook guarantees it). */
