@@ -17,16 +17,27 @@ const DAY = 86_400_000
 const api = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, token = t.teamKey) =>
   t.app.inject({ method, url: `/api/v1${url}`, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) })
 
-/** Entries stamped `daysAgo` days before the test clock's now. */
+/**
+ * Entries received `daysAgo` days before the test clock's now: the clock is set back to each
+ * one's time while it is sent (an entry stamped older than its project's retention would be
+ * refused at ingest), then restored.
+ */
 const ingestAged = async (token: string, daysAgo: number[]) => {
-  const now = t.clock.now().getTime()
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/logs/ingest/batch',
-    headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
-    payload: daysAgo.map((d) => JSON.stringify({ message: `aged ${d} days`, timestamp: new Date(now - d * DAY).toISOString() })).join('\n'),
-  })
-  expect(res.statusCode, res.body).toBe(202)
+  const now = t.clock.now()
+  try {
+    for (const d of daysAgo) {
+      t.clock.current = new Date(now.getTime() - d * DAY)
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/logs/ingest/batch',
+        headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
+        payload: JSON.stringify({ message: `aged ${d} days` }),
+      })
+      expect(res.statusCode, res.body).toBe(202)
+    }
+  } finally {
+    t.clock.current = now
+  }
 }
 
 const ages = async (projectId: string): Promise<string[]> =>
