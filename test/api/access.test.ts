@@ -86,7 +86,9 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'GET /api/v1/audit-logs': { url: '/audit-logs', projectScoped: false },
 })
 
-const protectedRoutes = (): RouteEntry[] => t.app.routeTable.filter((r) => r.auth.kind !== 'none')
+// Routes open to this machine (GET /metrics) answer inject's loopback calls without a token;
+// test/security/auth-matrix.test.ts walks them from a remote address too.
+const protectedRoutes = (): RouteEntry[] => t.app.routeTable.filter((r) => r.auth.kind !== 'none' && !(r.auth.kind === 'team' && r.auth.openOnLoopback))
 const call = (route: RouteEntry, headers: Record<string, string>) => {
   const sample = sampleRequests()[`${route.method} ${route.url}`]!
   return api(route.method as Method, sample.url, sample.body, headers)

@@ -56,7 +56,8 @@ beforeAll(async () => {
   expect(init.exitCode, init.stderr).toBe(0)
   teamKey = json(init).team_api_key
   for (const name of ['shop', 'billing']) {
-    const created = await cli('project', 'create', name, '--json', '--retention-days', '7')
+    // Created keeping 30 days so that entries 20 days old are accepted; lowered to 7 below.
+    const created = await cli('project', 'create', name, '--json', '--retention-days', '30')
     expect(created.exitCode, created.stderr).toBe(0)
     projects.push(json(created))
   }
@@ -80,6 +81,9 @@ beforeAll(async () => {
       body: lines.join('\n'),
     })
     expect(res.status).toBe(202)
+    // Retention lowered after the fact: the 20-day-old tenth is now past it.
+    const lowered = await cli('project', 'update', p.name, '--retention-days', '7', '--json')
+    expect(lowered.exitCode, lowered.stderr).toBe(0)
   }
   const rule = await api('POST', '/logs/alerts', {
     project_id: projects[0]!.id,
