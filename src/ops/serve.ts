@@ -42,6 +42,17 @@ const withFlags = (config: Config, options: ServeOptions): Config =>
     {},
   )
 
+/** Beyond the cap Node closes new connections unanswered; the log says so, at most once a minute. */
+const limitConnections = (app: FastifyInstance, max: number, logger: Logger): void => {
+  app.server.maxConnections = max
+  let warnedAt = Number.NEGATIVE_INFINITY
+  app.server.on('drop', () => {
+    if (Date.now() - warnedAt < 60_000) return
+    warnedAt = Date.now()
+    logger.warn({ max_connections: max }, 'refusing new connections: server.max_connections reached')
+  })
+}
+
 export const startServer = async (options: ServeOptions): Promise<RunningServer> => {
   const paths = dataPaths(resolveDataDir(options.dataDir))
   const config = withFlags(loadConfig(paths.config), options)
@@ -75,6 +86,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       localAdminTokenHash: hashToken(adminToken),
       notifier,
     })
+    limitConnections(app, config.server.max_connections, logger)
     try {
       await app.listen({ host: config.server.host, port: config.server.port })
     } catch (err) {
