@@ -14,6 +14,7 @@ import { UserError } from '../errors.js'
 import { openMeta, type MetaDb } from '../meta/db.js'
 import { getDefaultTeam } from '../meta/teams.js'
 import { hashToken } from '../security/tokens.js'
+import { thisProcess } from '../pid.js'
 import { VERSION } from '../version.js'
 import { serverUrl } from './init.js'
 import { newLocalAdminToken, readRuntime, removeRuntime, writeRuntime } from './runtime.js'
@@ -101,7 +102,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     const port = typeof address === 'object' && address ? address.port : config.server.port
     const url = serverUrl({ ...config, server: { ...config.server, port } })
     writeRuntime(paths, {
-      pid: process.pid,
+      ...thisProcess(),
       url,
       started_at: new Date().toISOString(),
       version: VERSION,
