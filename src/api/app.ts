@@ -80,6 +80,17 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     return503OnClosing: true,
     trustProxy: deps.config.server.trust_proxy,
     forceCloseConnections: 'idle',
+    // A client trickling its request (or never finishing its headers) is answered 408 and cut off.
+    requestTimeout: deps.config.server.request_timeout_ms,
+    keepAliveTimeout: deps.config.server.keep_alive_timeout_ms,
+    connectionTimeout: deps.config.server.connection_timeout_ms,
+    http: {
+      // Also here, so Node checks headersTimeout against it (Fastify sets its own after creating the server).
+      requestTimeout: deps.config.server.request_timeout_ms,
+      headersTimeout: deps.config.server.headers_timeout_ms,
+      // Node checks both timeouts only this often (30 s by default, which let a 60 s timeout run to 90 s).
+      connectionsCheckingInterval: Math.min(1000, deps.config.server.headers_timeout_ms),
+    },
   }) as unknown as FastifyInstance
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { chmodSync, copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmod, copyFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
@@ -17,11 +18,12 @@ import { recordAudit } from '../meta/audit.js'
 import { getDefaultTeam } from '../meta/teams.js'
 import type { Step } from '../ops/steps.js'
 import { VERSION } from '../version.js'
+import { DirectoryPath, makeDirectory, makeFreshDirectory } from './target.js'
 
 export const BackupInput = z
   .object({
     /** Directory that receives the backup directory; default <data dir>/backups. */
-    out: z.string().min(1).max(4096).optional(),
+    out: DirectoryPath.optional(),
     /** After a successful backup, keep only the newest N backups of that directory. */
     keep: z.number({ error: 'must be an integer ≥ 1' }).int('must be an integer ≥ 1').min(1, 'must be an integer ≥ 1').max(10_000).optional(),
   })
@@ -118,7 +120,10 @@ const entriesByProject = async (engine: Engine, where: string, params: Record<st
 }
 
 interface BackupState {
+  /** Set by runBackup once it has made the directory. */
   dir: string
+  parent: string
+  name: string
   startedAt: Date
   manifest: Partial<Manifest>
   removed: string[]
@@ -133,21 +138,17 @@ interface BackupState {
 export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<BackupState>[]; state: BackupState } => {
   const startedAt = deps.clock()
   const parent = path.resolve(input.out ?? deps.paths.backups)
-  // Two backups in one second get -2, -3 …: names stay readable and sort by time.
-  const base = path.join(parent, `krafter-backup-${stamp(startedAt)}`)
-  let dir = base
-  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`
-  const state: BackupState = { dir, startedAt, manifest: {}, removed: [] }
-  const metaCopy = path.join(dir, META_FILE)
+  // Named by the start time so names sort by time; runBackup makes the directory (a second one in that second gets -2).
+  const state: BackupState = { dir: '', parent, name: `krafter-backup-${stamp(startedAt)}`, startedAt, manifest: {}, removed: [] }
   let projectIds: string[] = []
   const steps: Step<BackupState>[] = [
     {
       title: 'Copy the metadata (SQLite online backup)',
       run: async (s) => {
-        mkdirSync(dir, { recursive: true, mode: 0o700 })
+        const metaCopy = path.join(s.dir, META_FILE)
         await deps.flushIngest?.()
         await deps.meta.backup(metaCopy)
-        chmodSync(metaCopy, 0o600)
+        await chmod(metaCopy, 0o600)
         // The copy keeps WAL mode from the source: switch it back to one self-contained file.
         const copy = new Database(metaCopy)
         try {
@@ -168,7 +169,7 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
         const params = { ids: projectIds, until: startedAt.getTime() * 1000 }
         const byProject = await entriesByProject(engine, where, params)
         const { columns, structure } = await logColumns(engine)
-        const file = path.join(dir, dumpFileName(engine))
+        const file = path.join(s.dir, dumpFileName(engine))
         const select = `SELECT ${columns.map(ident).join(', ')} FROM ${logTable(engine)} WHERE ${where}`
         if (engine.mode === 'embedded') {
           await engineCall(() =>
@@ -200,13 +201,13 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
       title: 'Write the manifest with checksums',
       run: async (s) => {
         if (existsSync(deps.paths.config)) {
-          copyFileSync(deps.paths.config, path.join(dir, CONFIG_FILE))
-          chmodSync(path.join(dir, CONFIG_FILE), 0o600)
+          await copyFile(deps.paths.config, path.join(s.dir, CONFIG_FILE))
+          await chmod(path.join(s.dir, CONFIG_FILE), 0o600)
         }
         const files = []
-        for (const name of readdirSync(dir).sort()) {
-          const file = path.join(dir, name)
-          files.push({ name, bytes: statSync(file).size, sha256: await sha256File(file) })
+        for (const name of (await readdir(s.dir)).sort()) {
+          const file = path.join(s.dir, name)
+          files.push({ name, bytes: (await stat(file)).size, sha256: await sha256File(file) })
         }
         const manifest: Manifest = {
           format: 1,
@@ -220,7 +221,7 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
           entries_by_project: s.manifest.entries_by_project!,
           files,
         }
-        writeFileSync(path.join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 })
+        await writeFile(path.join(s.dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 })
         s.manifest = manifest
       },
     },
@@ -228,10 +229,10 @@ export const planBackup = (deps: BackupDeps, input: BackupInput): { steps: Step<
   if (input.keep !== undefined) {
     steps.push({
       title: `Keep the newest ${input.keep} backups`,
-      run: (s) => {
+      run: async (s) => {
         const backups = scanBackups(parent).filter((b) => b.manifest)
         for (const old of backups.slice(input.keep)) {
-          rmSync(old.path, { recursive: true, force: true })
+          await rm(old.path, { recursive: true, force: true })
           s.removed.push(old.path)
         }
       },
@@ -249,7 +250,10 @@ const countDump = async (engine: Engine, file: string, structure: string): Promi
   return Number((await rs.json<{ n: string | number }>())[0]?.n ?? 0)
 }
 
-/** Runs a planned backup, records it (ops_runs), and cleans up a half-written one on failure. */
+/**
+ * Runs a planned backup, records it (ops_runs), and cleans up a half-written one on failure.
+ * An unusable target directory is a validation error (`out`) before anything is written.
+ */
 export const runBackup = async (
   deps: BackupDeps,
   plan: ReturnType<typeof planBackup>,
@@ -259,10 +263,11 @@ export const runBackup = async (
   },
 ): Promise<BackupResult> => {
   const { state } = plan
+  state.dir = await makeFreshDirectory(state.parent, state.name, 'out')
   try {
     await runSteps(plan.steps, state)
   } catch (err) {
-    rmSync(state.dir, { recursive: true, force: true })
+    await rm(state.dir, { recursive: true, force: true })
     recordRun(deps.meta, { kind: 'backup', trigger, startedAt: state.startedAt, finishedAt: deps.clock(), error: errorMessage(err) })
     throw err
   }
@@ -385,8 +390,8 @@ export const planRestore = (options: {
     },
     {
       title: 'Restore the metadata',
-      run: (s) => {
-        for (const d of [paths.root, paths.engine, paths.backups, paths.logs]) mkdirSync(d, { recursive: true, mode: 0o700 })
+      run: async (s) => {
+        for (const d of [paths.root, paths.engine, paths.backups, paths.logs]) await makeDirectory(d, 'data-dir')
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${paths.meta}${suffix}`, { force: true })
         copyFileSync(path.join(dir, META_FILE), paths.meta)
         chmodSync(paths.meta, 0o600)

@@ -25,8 +25,21 @@ export const ConfigSchema = z
         auth_failures_per_minute: z.coerce.number().int().min(1).max(100_000).default(10),
         /** Behind a reverse proxy: take the client address from X-Forwarded-For (Fastify trustProxy). */
         trust_proxy: boolish.default(false),
+        /** Slow clients cannot hold a connection: the whole request (headers and body) must arrive in this time. */
+        request_timeout_ms: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+        headers_timeout_ms: z.coerce.number().int().min(50).max(3_600_000).default(20_000),
+        /** An idle keep-alive connection is closed after this long. */
+        keep_alive_timeout_ms: z.coerce.number().int().min(50).max(3_600_000).default(72_000),
+        /** A socket without any traffic (also while its request is being handled) is closed after this long. */
+        connection_timeout_ms: z.coerce.number().int().min(50).max(86_400_000).default(600_000),
+        /** Connections beyond this many are closed at once, unanswered. */
+        max_connections: z.coerce.number().int().min(1).max(1_000_000).default(1024),
       })
       .strict()
+      .refine((s) => s.headers_timeout_ms <= s.request_timeout_ms, {
+        message: 'must not be longer than server.request_timeout_ms',
+        path: ['headers_timeout_ms'],
+      })
       .prefault({}),
     engine: z
       .object({

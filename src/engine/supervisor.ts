@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { execa } from 'execa'
 import { dataPaths } from '../config/paths.js'
 import { AppError, UserError, errorMessage } from '../errors.js'
-import { pidAlive } from '../pid.js'
+import { commandLineOf, pidAlive } from '../pid.js'
 import { TEMPLATES_DIR } from '../version.js'
 import type { ClickhouseBinary } from './clickhouse-binary.js'
 
@@ -329,15 +329,6 @@ const tailSince = (file: string, offset: number, lines: number): string[] => {
     return buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-lines)
   } catch {
     return []
-  }
-}
-
-/** Linux only: elsewhere a leftover pid cannot be matched to our server and is left alone. */
-const commandLineOf = (pid: number): string | undefined => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
-  } catch {
-    return undefined
   }
 }
 

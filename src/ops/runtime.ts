@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { DataPaths } from '../config/paths.js'
 import { AppError, type ErrorCode } from '../errors.js'
-import { pidAlive } from '../pid.js'
+import { recordedProcessAlive, type ProcessRecord } from '../pid.js'
 import { LOCAL_ADMIN_PREFIX } from '../api/plugins/auth.js'
 
 /**
@@ -10,8 +10,7 @@ import { LOCAL_ADMIN_PREFIX } from '../api/plugins/auth.js'
  * per-process admin token (0600, valid only while that process lives) so commands that need
  * the engine, which chDB lets only one process open, can go through the server instead.
  */
-export interface RuntimeInfo {
-  pid: number
+export interface RuntimeInfo extends ProcessRecord {
   url: string
   started_at: string
   version: string
@@ -21,7 +20,10 @@ export interface RuntimeInfo {
 
 export const newLocalAdminToken = (): string => LOCAL_ADMIN_PREFIX + randomBytes(24).toString('hex')
 
-/** The running serve of this data dir, or null (a file left by a killed serve is ignored). */
+/**
+ * The running serve of this data dir, or null: a file left by a killed serve is ignored, also
+ * when its pid has since been given to an unrelated process.
+ */
 export const readRuntime = (paths: DataPaths): RuntimeInfo | null => {
   let info: RuntimeInfo
   try {
@@ -29,7 +31,7 @@ export const readRuntime = (paths: DataPaths): RuntimeInfo | null => {
   } catch {
     return null
   }
-  if (typeof info.pid !== 'number' || info.pid === process.pid || !pidAlive(info.pid)) return null
+  if (typeof info.pid !== 'number' || info.pid === process.pid || !recordedProcessAlive(info)) return null
   return info
 }
 

@@ -15,6 +15,7 @@ import { openMeta, type MetaDb } from '../meta/db.js'
 import { getDefaultTeam } from '../meta/teams.js'
 import { hashToken } from '../security/tokens.js'
 import { Metrics } from '../metrics/metrics.js'
+import { thisProcess } from '../pid.js'
 import { VERSION } from '../version.js'
 import { serverUrl } from './init.js'
 import { newLocalAdminToken, readRuntime, removeRuntime, writeRuntime } from './runtime.js'
@@ -42,6 +43,17 @@ const withFlags = (config: Config, options: ServeOptions): Config =>
     'serve flags',
     {},
   )
+
+/** Beyond the cap Node closes new connections unanswered; the log says so, at most once a minute. */
+const limitConnections = (app: FastifyInstance, max: number, logger: Logger): void => {
+  app.server.maxConnections = max
+  let warnedAt = Number.NEGATIVE_INFINITY
+  app.server.on('drop', () => {
+    if (Date.now() - warnedAt < 60_000) return
+    warnedAt = Date.now()
+    logger.warn({ max_connections: max }, 'refusing new connections: server.max_connections reached')
+  })
+}
 
 export const startServer = async (options: ServeOptions): Promise<RunningServer> => {
   const paths = dataPaths(resolveDataDir(options.dataDir))
@@ -78,6 +90,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       notifier,
       metrics,
     })
+    limitConnections(app, config.server.max_connections, logger)
     try {
       await app.listen({ host: config.server.host, port: config.server.port })
     } catch (err) {
@@ -92,7 +105,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     const port = typeof address === 'object' && address ? address.port : config.server.port
     const url = serverUrl({ ...config, server: { ...config.server, port } })
     writeRuntime(paths, {
-      pid: process.pid,
+      ...thisProcess(),
       url,
       started_at: new Date().toISOString(),
       version: VERSION,

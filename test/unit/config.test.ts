@@ -18,6 +18,11 @@ describe('config', () => {
       auth_failure_burst: 20,
       auth_failures_per_minute: 10,
       trust_proxy: false,
+      request_timeout_ms: 60_000,
+      headers_timeout_ms: 20_000,
+      keep_alive_timeout_ms: 72_000,
+      connection_timeout_ms: 600_000,
+      max_connections: 1024,
     })
     expect(c.retention).toEqual({ run_at: '03:30', enabled: true })
     expect(c.alerts).toEqual({ evaluate_every_seconds: 60, webhook_timeout_ms: 10_000, delivery_retries: 3, retry_base_ms: 2000 })
@@ -32,6 +37,15 @@ describe('config', () => {
     expect(c.server.port).toBe(9100)
     expect(c.log.level).toBe('debug')
     expect(c.log.pretty).toBe(false)
+  })
+
+  it('takes the connection limits from the file and the environment, headers timeout within the request timeout', () => {
+    const c = parseConfig({ server: { request_timeout_ms: 5000 } }, 'test', { KRAFTER_SERVER_MAX_CONNECTIONS: '10', KRAFTER_SERVER_HEADERS_TIMEOUT_MS: '5000' })
+    expect(c.server).toMatchObject({ request_timeout_ms: 5000, headers_timeout_ms: 5000, max_connections: 10 })
+    expect(() => parseConfig({ server: { request_timeout_ms: 5000, headers_timeout_ms: 5001 } }, 'krafter.yaml', {})).toThrow(
+      /server\.headers_timeout_ms: must not be longer than server\.request_timeout_ms/,
+    )
+    expect(() => parseConfig({ server: { max_connections: 0 } }, 'krafter.yaml', {})).toThrow(/server\.max_connections/)
   })
 
   it('fails fast naming the bad key', () => {
