@@ -18,7 +18,7 @@ import { recordAudit } from '../meta/audit.js'
 import { getDefaultTeam } from '../meta/teams.js'
 import type { Step } from '../ops/steps.js'
 import { VERSION } from '../version.js'
-import { DirectoryPath, makeDirectory, makeFreshDirectory } from './target.js'
+import { DirectoryPath, makeDirectory, makeFreshDirectory } from '../fs/directories.js'
 
 export const BackupInput = z
   .object({

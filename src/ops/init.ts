@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { identifier, parseConfig, writeConfigFromTemplate, type Config, type EngineMode } from '../config/config.js'
 import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
 import { openEngine } from '../engine/engine.js'
@@ -6,7 +6,8 @@ import { displayUrl } from '../engine/external.js'
 import { downloadClickhouseBinary, locateClickhouseBinary } from '../engine/clickhouse-binary.js'
 import { clickhousePaths } from '../engine/supervisor.js'
 import { migrateEngine } from '../engine/schema.js'
-import { UserError } from '../errors.js'
+import { AppError, UserError } from '../errors.js'
+import { makeDirectory } from '../fs/directories.js'
 import { openMeta, schemaVersion } from '../meta/db.js'
 import { createApiKey, SCOPES } from '../meta/keys.js'
 import { createTeam, getDefaultTeam } from '../meta/teams.js'
@@ -98,8 +99,16 @@ export const planInit = (options: InitOptions): { steps: Step<InitState>[]; stat
       : []),
     {
       title: `Create data directory ${paths.root}`,
-      run: ({ paths: p }) => {
-        for (const dir of [p.root, p.engine, p.backups, p.logs]) mkdirSync(dir, { recursive: true, mode: 0o700 })
+      run: async ({ paths: p }) => {
+        try {
+          for (const dir of [p.root, p.engine, p.backups, p.logs]) await makeDirectory(dir, 'data dir')
+        } catch (err) {
+          // A path that cannot be a data dir (/proc/x, under a file) is the operator's to fix.
+          if (err instanceof AppError && err.code === 'validation_error') {
+            throw new UserError(`Cannot use ${p.root} as the data dir: ${err.details?.[0]?.message ?? err.message}`, { exitCode: 2 })
+          }
+          throw err
+        }
       },
     },
     {
