@@ -134,7 +134,9 @@ export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoExcep
   const requestId = newRequestId()
   // Only the code: the error's rawPacket holds the request's bytes, tokens included.
   this.log.info({ code: err.code, status, request_id: requestId }, 'malformed request refused')
-  if (!socket.writable) return void socket.destroy()
+  // As Node does: once a response on this connection has begun, more bytes would corrupt it.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage
+  if (!socket.writable || inFlight?.headersSent) return void socket.destroy()
   const body = JSON.stringify({ error: { code: 'validation_error', message, ...(details ? { details } : {}) }, request_id: requestId })
   const head = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
