@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { AppError, notFound } from '../errors.js'
-import { decodeCursor, pageOf, type Page } from '../logs/paging.js'
+import { decodeCursor, pageOf, textKey, type Page } from '../logs/paging.js'
 import type { MetaDb } from '../meta/db.js'
 import * as repo from '../meta/keys.js'
 import { getProject } from '../meta/projects.js'
@@ -69,7 +69,7 @@ export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput
 }
 
 export const listKeys = (deps: KeyDeps, teamId: string, options: { limit: number; cursor?: string }): Page<KeyView> => {
-  const after = options.cursor ? decodeCursor<{ at: string; id: string }>(options.cursor, ['at', 'id']) : undefined
+  const after = options.cursor ? decodeCursor(options.cursor, textKey('at', 'id')) : undefined
   const rows = repo.listApiKeys(deps.meta, teamId, { limit: options.limit + 1, after })
   const now = deps.clock()
   return pageOf(rows, options.limit, (last) => ({ at: last.created_at, id: last.id }), (k) => presentKey(k, now))

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { AppError, notFound } from '../errors.js'
-import { decodeCursor, pageOf, type Page } from '../logs/paging.js'
+import { decodeCursor, pageOf, textKey, type Page } from '../logs/paging.js'
 import { MAX_QUERY_LENGTH, parseQuery } from '../logs/query/parse.js'
 import * as repo from '../meta/alerts.js'
 import type { MetaDb } from '../meta/db.js'
@@ -173,7 +173,7 @@ export const listRules = (
   teamId: string,
   options: { limit: number; cursor?: string; projectId?: string; projectIds?: string[] | null },
 ): Page<AlertRuleView> => {
-  const after = options.cursor ? decodeCursor<repo.PageKey>(options.cursor, ['at', 'id']) : undefined
+  const after = options.cursor ? decodeCursor(options.cursor, textKey('at', 'id')) : undefined
   const rows = repo.listRules(deps.meta, teamId, { ...options, limit: options.limit + 1, after })
   return pageOf(rows, options.limit, (last) => ({ at: last.created_at, id: last.id }), (r) => presentRule(r))
 }
@@ -198,7 +198,7 @@ export const listRuleEvents = (
   options: { limit: number; cursor?: string },
 ): Page<AlertEventView> => {
   requireRule(deps, teamId, id)
-  const before = options.cursor ? decodeCursor<repo.PageKey>(options.cursor, ['at', 'id']) : undefined
+  const before = options.cursor ? decodeCursor(options.cursor, textKey('at', 'id')) : undefined
   const rows = repo.listEvents(deps.meta, id, { limit: options.limit + 1, before })
   const page = pageOf(rows, options.limit, (last) => ({ at: last.opened_at, id: last.id }))
   // Deliveries are read for the whole page at once.

@@ -6,7 +6,7 @@ import type { Engine } from '../engine/engine.js'
 import type { MetaDb } from '../meta/db.js'
 import { AccessLog } from './plugins/access-log.js'
 import { registerAuth } from './plugins/auth.js'
-import { registerErrorHandling } from './plugins/errors.js'
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js'
 import { genReqId } from './plugins/request-id.js'
 import { healthRoutes } from './routes/health.js'
 import { projectRoutes } from './routes/projects.js'
@@ -77,7 +77,10 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     requestIdHeader: false,
     logController: new AccessLog(),
     bodyLimit: deps.config.server.body_limit_mb * 1024 * 1024,
-    return503OnClosing: true,
+    // Fastify's own answers (bad URL, parser errors, closing) get the envelope: errors.ts.
+    frameworkErrors,
+    clientErrorHandler,
+    return503OnClosing: false,
     trustProxy: deps.config.server.trust_proxy,
     forceCloseConnections: 'idle',
     // A client trickling its request (or never finishing its headers) is answered 408 and cut off.
@@ -92,6 +95,9 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       connectionsCheckingInterval: Math.min(1000, deps.config.server.headers_timeout_ms),
     },
   }) as unknown as FastifyInstance
+  // Node answers an Expect other than 100-continue with a bare 417 unless someone listens:
+  // such a request is served like any other (RFC 9110 lets a server ignore the expectation).
+  app.server.on('checkExpectation', (req, res) => app.routing(req, res))
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   // JSON only (ingest adds NDJSON); anything else is 415, not a string for the schemas to reject.

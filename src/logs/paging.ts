@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { validationError } from '../errors.js'
 
 export interface Page<T> {
@@ -10,17 +11,26 @@ export interface Page<T> {
 export const encodeCursor = (key: Record<string, string | number>): string =>
   Buffer.from(JSON.stringify(key), 'utf8').toString('base64url')
 
-export const decodeCursor = <T extends object>(cursor: string, fields: (keyof T)[]): T => {
+/**
+ * A cursor comes back from the client, so it is input like any other: its key must have
+ * exactly the fields and types the listing encodes, or a forged one ({"t":"abc"}, 1e30) would
+ * reach the query and fail there instead of being refused.
+ */
+export const decodeCursor = <T>(cursor: string, key: z.ZodType<T>): T => {
+  let value: unknown
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>
-    if (value && typeof value === 'object' && fields.every((f) => ['string', 'number'].includes(typeof value[f as string]))) {
-      return value as T
-    }
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
   } catch {
-    // fall through to the validation error
+    value = undefined
   }
+  const parsed = key.safeParse(value)
+  if (parsed.success) return parsed.data
   throw validationError('cursor', 'is not a cursor returned by this endpoint')
 }
+
+/** The key of a listing ordered by text columns (an ISO time, an id): exactly these fields. */
+export const textKey = <K extends string>(...fields: K[]) =>
+  z.strictObject(Object.fromEntries(fields.map((f) => [f, z.string().max(128)])) as Record<K, z.ZodString>)
 
 /**
  * A page from the `limit + 1` rows a keyset query fetched: the extra row only tells that there

@@ -6,7 +6,7 @@ import * as repo from '../meta/projects.js'
 import { listStreams, type Stream } from '../meta/streams.js'
 import { usageForDays, type UsageDay } from '../meta/usage.js'
 import { deleteProjectEntries } from './entries.js'
-import { decodeCursor, pageOf, type Page } from './paging.js'
+import { decodeCursor, pageOf, textKey, type Page } from './paging.js'
 
 export interface ProjectDeps {
   meta: MetaDb
@@ -115,7 +115,7 @@ export const listProjects = (
   teamId: string,
   options: { limit: number; cursor?: string; projectIds?: string[] | null },
 ): Page<ProjectView> => {
-  const after = options.cursor ? decodeCursor<repo.PageKey>(options.cursor, ['created_at', 'id']) : undefined
+  const after = options.cursor ? decodeCursor(options.cursor, textKey('created_at', 'id')) : undefined
   const rows = repo.listProjects(deps.meta, teamId, { limit: options.limit + 1, after, projectIds: options.projectIds })
   return pageOf(rows, options.limit, (last) => ({ created_at: last.created_at, id: last.id }), presentProject)
 }

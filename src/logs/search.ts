@@ -8,15 +8,16 @@ import { decodeCursor, encodeCursor } from './paging.js'
 import { compileQuery, Params } from './query/compile.js'
 import { MAX_QUERY_LENGTH, parseQuery } from './query/parse.js'
 
-const timeBound = z.union([z.string().min(1).max(64), z.number()], { error: 'must be an ISO 8601 time or epoch milliseconds' })
+/** A from/to as given: its range is checked where it is parsed (parseTimeBound). */
+export const TimeBound = z.union([z.string().min(1).max(64), z.number()], { error: 'must be an ISO 8601 time or epoch milliseconds' })
 const name = z.string().max(200, 'must be at most 200 characters')
 
 /** The filters search, stats and export share (API.md "Search, stats and export"). */
 export const FilterShape = {
   project_id: z.uuid('must be a project id (UUID)'),
   q: z.string().max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`).optional(),
-  from: timeBound.optional(),
-  to: timeBound.optional(),
+  from: TimeBound.optional(),
+  to: TimeBound.optional(),
   level: z.string().max(200).optional(),
   service: name.optional(),
   stream: name.optional(),
@@ -55,13 +56,22 @@ export interface QueryStats {
 
 const DAY_US = 86_400_000_000
 
+/**
+ * The times `from`, `to` and cursors may name, in epoch microseconds. The engine's
+ * DateTime64(6) holds 1900-2299, but microseconds are exact JS numbers only up to 2^53 (in
+ * 2255), and no entry is ever older than the epoch: 1970 to 2200 holds every real query.
+ */
+export const TIME_BOUND_MIN_US = 0
+export const TIME_BOUND_MAX_US = Date.UTC(2200, 0, 1) * 1000
+const TIME_BOUND_RULE = 'must be an ISO 8601 time or epoch milliseconds from 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z'
+
 /** From/to bounds: epoch milliseconds (number or digits) or an ISO 8601 / RFC 3339 time. */
 export const parseTimeBound = (value: string | number, field: string): number => {
   const us =
-    typeof value === 'number' || /^\d+$/.test(value)
-      ? Number(value) * 1000
+    typeof value === 'number' || /^\d+(\.\d+)?$/.test(value)
+      ? Math.round(Number(value) * 1000)
       : parseTimestamp(value)
-  if (us === null || !Number.isFinite(us)) throw validationError(field, 'must be an ISO 8601 time or epoch milliseconds')
+  if (us === null || !(us >= TIME_BOUND_MIN_US && us <= TIME_BOUND_MAX_US)) throw validationError(field, TIME_BOUND_RULE)
   return us
 }
 
@@ -170,17 +180,18 @@ export interface SearchResult {
   stats: QueryStats
 }
 
-interface CursorKey {
-  t: number
-  i: string
-}
+/** A search cursor: the (timestamp, id) of the page's last entry, inside the searchable times. */
+const CursorKey = z.strictObject({
+  t: z.number().int().min(TIME_BOUND_MIN_US).max(TIME_BOUND_MAX_US),
+  i: z.string().max(64),
+})
 
 export const buildSearchSql = (engine: Engine, input: SearchInput, now: Date): { sql: string; params: Params } => {
   const compiled = compileFilters(input, now)
   const { params } = compiled
   let where = compiled.where
   if (input.cursor) {
-    const key = decodeCursor<CursorKey>(input.cursor, ['t', 'i'])
+    const key = decodeCursor(input.cursor, CursorKey)
     const op = input.order === 'desc' ? '<' : '>'
     where += `\n  AND (timestamp, id) ${op} (fromUnixTimestamp64Micro(${params.bind('Int64', key.t)}, 'UTC'), ${params.bind('String', key.i)})`
   }
@@ -212,7 +223,7 @@ export const searchLogs = async (engine: Engine, input: SearchInput, now: Date):
 export const StatsInput = z
   .object({
     ...FilterShape,
-    interval: z.string().regex(/^(auto|\d+[smhd]?)$/, 'must be auto, or a number of seconds, or like 30s, 5m, 1h, 1d').default('auto'),
+    interval: z.string().regex(/^(auto|\d{1,12}[smhd]?)$/, 'must be auto, or a number of seconds, or like 30s, 5m, 1h, 1d').default('auto'),
   })
   .strict()
 export type StatsInput = z.infer<typeof StatsInput>
@@ -221,12 +232,15 @@ const NICE_INTERVALS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43
 const TARGET_BUCKETS = 120
 const MAX_BUCKETS = 2000
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+/** A bucket longer than a year says nothing a chart can show, and keeps bucket arithmetic exact. */
+const MAX_INTERVAL_SECONDS = 365 * 86400
 
 export const chooseInterval = (spec: string, rangeSeconds: number): number => {
   if (spec === 'auto') return NICE_INTERVALS.find((i) => rangeSeconds / i <= TARGET_BUCKETS) ?? NICE_INTERVALS[NICE_INTERVALS.length - 1]!
   const match = /^(\d+)([smhd]?)$/.exec(spec)!
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's']!
   if (seconds < 1) throw validationError('interval', 'must be at least 1 second')
+  if (seconds > MAX_INTERVAL_SECONDS) throw validationError('interval', 'must be at most 365d')
   if (rangeSeconds / seconds > MAX_BUCKETS) throw validationError('interval', `gives more than ${MAX_BUCKETS} buckets for this range`)
   return seconds
 }

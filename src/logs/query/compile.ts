@@ -9,7 +9,10 @@ export class Params {
   private n = 0
   bind(type: 'String' | 'Float64' | 'Array(String)' | 'Int64' | 'UUID' | 'UInt32', value: unknown): string {
     const name = `p${this.n++}`
-    this.values[name] = value
+    // chDB refuses an integer-valued number beyond 2^53 whatever the declared type (so
+    // metadata.x:>=1e20 answered 500); as text the engine parses it as the Float64 it is.
+    const unsafe = type === 'Float64' && typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)
+    this.values[name] = unsafe ? String(value) : value
     return `{${name}:${type}}`
   }
 }
