@@ -163,6 +163,7 @@ describe('fuzz corpus over every route', () => {
     return {
       'GET /healthz': { ignoresInput: true },
       'GET /api/v1/healthz': { ignoresInput: true },
+      'GET /metrics': { ignoresInput: true },
       'GET /api/v1/logs/projects': { query: page },
       'POST /api/v1/logs/projects': {
         body: { base: { name: 'fuzz-created' }, fields: { name: JSON_VALUES, description: [1, [], {}, 'x'.repeat(10_000)], retention_days: [...JSON_VALUES, 91, 0], daily_limit_mb: [...JSON_VALUES, 0] } },
