@@ -196,6 +196,8 @@ describe('refused records are counted', () => {
     expect(after).toHaveLength(2)
     expect(JSON.parse(after[1]!)).toMatchObject({ rejected: 1 + 6 + 1 })
 
+    const searched = await t.app.inject({ method: 'GET', url: `/api/v1/logs/search?project_id=${p.id}`, headers: bearer(t.teamKey) })
+    expect(searched.statusCode).toBe(200)
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body
     const sample = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1])
     // Every line is a comment or `name{labels} value` (Prometheus text format 0.0.4).
@@ -204,6 +206,7 @@ describe('refused records are counted', () => {
     expect(sample('krafter_ingest_records_rejected_total{protocol="json",reason="invalid"}')).toBeGreaterThanOrEqual(5)
     expect(sample('krafter_ingest_requests_total{protocol="json",status="429"}')).toBeGreaterThanOrEqual(1)
     expect(sample('krafter_engine_up')).toBe(1)
+    expect(sample('krafter_search_duration_seconds_count{endpoint="search"}')).toBeGreaterThanOrEqual(1)
 
     await waitForUsage(p.id, (u) => u.rejected === 11)
     const usage = await usageToday(p.id)

@@ -11,6 +11,11 @@ const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
 /** Search, volume stats and export (API.md). The project is checked before any engine work. */
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
+  // Latency of every answered read (errors included) by endpoint, for /metrics.
+  app.addHook('onResponse', async (request, reply) => {
+    const endpoint = request.routeOptions.url?.split('/').pop() ?? 'unknown'
+    deps.metrics.searchSeconds.observe(reply.elapsedTime / 1000, { endpoint })
+  })
   const project = (request: FastifyRequest, id: string) => {
     const { teamId } = assertProjectAccess(request, id)
     return getProject(deps, teamId, id)
