@@ -47,11 +47,15 @@ export const makeEntryFactory = (seed = 42, baseMs = Date.now() - 3_600_000) => 
   }
 }
 
-/** Writes (once, cached under .bench/) an NDJSON file of `count` entries; returns its path. */
+/**
+ * Writes (cached under .bench/ for a day) an NDJSON file of `count` entries; returns its path.
+ * Its timestamps start an hour before it was written, and the server refuses entries older
+ * than a project's retention, so a file older than a day is written anew.
+ */
 export const ensureDataSet = async (count: number, dir = path.resolve('.bench')): Promise<string> => {
   mkdirSync(dir, { recursive: true })
   const file = path.join(dir, `entries-${count}.ndjson`)
-  if (existsSync(file) && statSync(file).size > count * 100) return file
+  if (existsSync(file) && statSync(file).size > count * 100 && statSync(file).mtimeMs > Date.now() - 86_400_000) return file
   const next = makeEntryFactory()
   const out = createWriteStream(file)
   let chunk = ''

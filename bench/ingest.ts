@@ -83,7 +83,8 @@ const project = JSON.parse((await execa('node', [BIN, 'project', 'create', 'benc
 const server = execa('node', [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'serve'], { env, stdout: 'ignore', stderr: 'inherit', reject: false })
 const url = await waitForServeUrl(home)
 const headers = { authorization: `Bearer ${project.ingest_token}` }
-const health = async () => (await (await fetch(`${url}/healthz`)).json()) as { ingest: { requests: number; inserts: number; rows: number; insert_ms: number } }
+const health = async () =>
+  (await (await fetch(`${url}/healthz`)).json()) as { ingest: { requests: number; inserts: number; rows: number; insert_ms: number; rejected_records: number } }
 
 const batchPost = createPoster(url, { ...headers, 'content-type': 'application/x-ndjson' }, BATCH_CLIENTS)
 const batches = ONLY_C ? [] : chunks(BATCH)
@@ -97,7 +98,7 @@ await runLanes(BATCH_CLIENTS, () => batches[b++], async (body) => {
 const server_b = rate(lines.length, performance.now() - startedB)
 const afterB = await health()
 const elapsedB = (performance.now() - startedB) / 1000
-console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed)`)
+console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
 
 /**
  * (c) with wrk when the machine has it (apt-get install wrk): a C load generator leaves the
@@ -177,3 +178,4 @@ if (!ONLY_C && !ONLY_B) {
 }
 if (!ONLY_B) console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 5,000 |`)
 console.log(`| failed requests | ${failures} | 0 |`)
+console.log(`| records refused by the server | ${afterC.ingest.rejected_records} | 0 |`)
