@@ -30,7 +30,7 @@ export default class AlertList extends KrafterCommand {
               { key: 'last_fired_at', header: 'last fired' },
             ],
           )
-        : 'No alert rules yet: create them with POST /api/v1/logs/alerts (docs/alerts.md).',
+        : 'No alert rules yet: krafter-logs alert create (or POST /api/v1/logs/alerts, docs/alerts.md).',
     )
     return rules
   }
