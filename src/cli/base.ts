@@ -55,6 +55,8 @@ export abstract class KrafterCommand extends Command {
     try {
       return await super.parse(options, argv)
     } catch (err) {
+      // Parsed, and found wrong: oclif would otherwise warn that the command never parsed.
+      this.parsed = true
       throw new UsageError(describeParseError(err, this.shape()))
     }
   }
