@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../src/cli/base.js'
+import { projectByRef } from '../src/cli/project-flags.js'
 import { UserError } from '../src/errors.js'
 import { runExport, STDOUT, type ExportResult } from '../src/ops/export.js'
 
@@ -8,7 +9,8 @@ export default class Export extends KrafterCommand {
   static override description =
     'Takes the filters of GET /logs/export (same rules, same file format). The file is named as the API names the ' +
     'download (krafter-<project>-<UTC time>Z.<format>) in the current directory unless --out is given; an existing ' +
-    'file is kept unless --force. While serve runs, the export goes through it (the engine belongs to that process).'
+    'file is kept unless --force. One export holds at most 10,000 entries; when more match, the count is printed on ' +
+    'stderr (matched/truncated in --json). While serve runs, the export goes through it (the engine belongs to that process).'
 
   static override examples = [
     '<%= config.bin %> export --project web',
@@ -43,7 +45,7 @@ export default class Export extends KrafterCommand {
     }
     const result = await this.withContext(flags['data-dir'], (ctx) =>
       runExport(ctx, {
-        project: flags.project,
+        project: projectByRef(ctx, flags.project),
         filters: {
           q: flags.q,
           from: flags.from,
@@ -63,6 +65,13 @@ export default class Export extends KrafterCommand {
     )
     if (result.file !== STDOUT) {
       this.log(`Exported ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'} to ${result.file} (via ${result.via})`)
+    }
+    if (result.truncated) {
+      const cut = flags.limit === undefined ? `the export maximum of ${result.limit.toLocaleString('en-US')}` : `--limit ${result.limit}`
+      this.logToStderr(
+        `${result.matched.toLocaleString('en-US')} entries matched; ${cut} kept ${result.entries.toLocaleString('en-US')}. ` +
+          'Export the rest with narrower --from/--to ranges or filters.',
+      )
     }
     return result
   }

@@ -22,7 +22,7 @@ export default class Systemd extends KrafterCommand {
     const request = { dataDir: flags['data-dir'], user: flags.user, bin: flags.bin, write: flags.write }
     const { binPath } = systemdUnitOptions(request)
     if (isEphemeralBin(binPath)) {
-      this.warn(`${binPath} is in npx's cache, which may be cleared; install krafter-logs (npm install -g) or pass --bin.`)
+      this.warn(`${binPath} is in npx's cache, which may be cleared; install krafter-logs (npm pack, then npm install -g ./krafter-logs-*.tgz: docs/operations.md) or pass --bin.`)
     }
     const result = systemdUnitFor(request)
     if (result.path === undefined) {

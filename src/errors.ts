@@ -68,12 +68,18 @@ export const notFound = (what: string): AppError => new AppError('not_found', `$
 export class UserError extends Error {
   readonly suggestions: string[]
   readonly exitCode: number
+  /** The code --json output shows (`user_error` unless the mistake has a code of its own). */
+  readonly code: string
 
-  constructor(message: string, options: { suggestions?: string[]; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { suggestions?: string[]; exitCode?: number; code?: ErrorCode | 'user_error'; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'UserError'
     this.suggestions = options.suggestions ?? []
     this.exitCode = options.exitCode ?? 1
+    this.code = options.code ?? 'user_error'
   }
 }
 

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
+import { projectByRef } from '../../src/cli/project-flags.js'
 import { renderTable } from '../../src/cli/table.js'
 import { listRules, type AlertRuleView } from '../../src/alerts/rules.js'
 import { allPages } from '../../src/logs/paging.js'
-import { resolveProject } from '../../src/logs/projects.js'
 
 export default class AlertList extends KrafterCommand {
   static override summary = 'List alert rules with their last evaluation'
@@ -12,7 +12,7 @@ export default class AlertList extends KrafterCommand {
   async run(): Promise<AlertRuleView[]> {
     const { flags } = await this.parse(AlertList)
     const rules = await this.withContext(flags['data-dir'], (ctx) => {
-      const projectId = flags.project ? resolveProject(ctx, ctx.team.id, flags.project).id : undefined
+      const projectId = flags.project ? projectByRef(ctx, flags.project).id : undefined
       return allPages((cursor) => listRules(ctx, ctx.team.id, { limit: 100, cursor, projectId }))
     })
     this.log(
@@ -30,7 +30,7 @@ export default class AlertList extends KrafterCommand {
               { key: 'last_fired_at', header: 'last fired' },
             ],
           )
-        : 'No alert rules yet: create them with POST /api/v1/logs/alerts (docs/alerts.md).',
+        : 'No alert rules yet: krafter-logs alert create (or POST /api/v1/logs/alerts, docs/alerts.md).',
     )
     return rules
   }

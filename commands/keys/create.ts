@@ -2,8 +2,8 @@ import { Flags } from '@oclif/core'
 import { auditCli } from '../../src/access/audit.js'
 import { createKey, KeyCreateInput, type KeyView } from '../../src/access/keys.js'
 import { KrafterCommand } from '../../src/cli/base.js'
+import { projectByRef } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { resolveProject } from '../../src/logs/projects.js'
 import { SCOPES } from '../../src/meta/keys.js'
 import { parseInput } from '../../src/validation.js'
 
@@ -30,7 +30,7 @@ export default class KeysCreate extends KrafterCommand {
         {
           name: flags.name,
           scopes: flags.scopes.split(',').map((s) => s.trim()).filter(Boolean),
-          project_ids: flags.projects?.split(',').map((p) => resolveProject(ctx, ctx.team.id, p.trim()).id),
+          project_ids: flags.projects?.split(',').map((p) => projectByRef(ctx, p.trim()).id),
           expires_at: expiresAt,
         },
         'key',

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core'
 import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectArg } from '../../src/cli/project-flags.js'
+import { projectArg, projectByRef } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { resolveProject, rotateProjectToken, RotateTokenInput, type ProjectWithToken } from '../../src/logs/projects.js'
+import { rotateProjectToken, RotateTokenInput, type ProjectWithToken } from '../../src/logs/projects.js'
 import { parseInput } from '../../src/validation.js'
 import { viaServerOrLocal, type Via } from '../../src/ops/engine-access.js'
 import { callServer } from '../../src/ops/runtime.js'
@@ -19,7 +19,7 @@ export default class ProjectRotateToken extends KrafterCommand {
     const { args, flags } = await this.parse(ProjectRotateToken)
     const input = parseInput(RotateTokenInput, { grace_seconds: flags['grace-seconds'] }, 'rotation')
     const { result, via } = await this.withContext(flags['data-dir'], (ctx) => {
-      const id = resolveProject(ctx, ctx.team.id, args.project).id
+      const id = projectByRef(ctx, args.project).id
       // Through a running serve, so that its token cache drops the old token at once.
       return viaServerOrLocal(ctx, {
         server: async (runtime) => (await callServer<ProjectWithToken>(runtime, 'POST', `/logs/projects/${id}/rotate_token`, input)).data!,

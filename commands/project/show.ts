@@ -1,7 +1,7 @@
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectArg } from '../../src/cli/project-flags.js'
+import { projectArg, projectByRef } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { resolveProject, type ProjectView } from '../../src/logs/projects.js'
+import { type ProjectView } from '../../src/logs/projects.js'
 
 export default class ProjectShow extends KrafterCommand {
   static override summary = 'Show one project'
@@ -9,7 +9,7 @@ export default class ProjectShow extends KrafterCommand {
 
   async run(): Promise<ProjectView> {
     const { args, flags } = await this.parse(ProjectShow)
-    const project = await this.withContext(flags['data-dir'], (ctx) => resolveProject(ctx, ctx.team.id, args.project))
+    const project = await this.withContext(flags['data-dir'], (ctx) => projectByRef(ctx, args.project))
     this.log(renderRecord(project))
     return project
   }

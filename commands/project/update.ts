@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core'
 import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectArg, projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
+import { projectArg, projectByRef, projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { ProjectUpdateInput, resolveProject, updateProject, type ProjectView } from '../../src/logs/projects.js'
+import { ProjectUpdateInput, updateProject, type ProjectView } from '../../src/logs/projects.js'
 import { parseInput } from '../../src/validation.js'
 
 export default class ProjectUpdate extends KrafterCommand {
@@ -21,7 +21,7 @@ export default class ProjectUpdate extends KrafterCommand {
     )
     const project = await this.withContext(flags['data-dir'], (ctx) =>
       {
-        const updated = updateProject(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, input)
+        const updated = updateProject(ctx, ctx.team.id, projectByRef(ctx, args.project).id, input)
         auditCli(ctx, ctx.team.id, 'project.update', { type: 'project', id: updated.id }, { changes: input })
         return updated
       },

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectArg } from '../../src/cli/project-flags.js'
+import { projectArg, projectByRef } from '../../src/cli/project-flags.js'
 import { renderTable } from '../../src/cli/table.js'
-import { projectUsage, resolveProject, type ProjectUsage } from '../../src/logs/projects.js'
+import { projectUsage, type ProjectUsage } from '../../src/logs/projects.js'
 
 export default class ProjectUsageCommand extends KrafterCommand {
   static override summary = "Show a project's ingest per UTC day against its daily limit"
@@ -12,7 +12,7 @@ export default class ProjectUsageCommand extends KrafterCommand {
   async run(): Promise<ProjectUsage> {
     const { args, flags } = await this.parse(ProjectUsageCommand)
     const usage = await this.withContext(flags['data-dir'], (ctx) =>
-      projectUsage(ctx, ctx.team.id, resolveProject(ctx, ctx.team.id, args.project).id, flags.days),
+      projectUsage(ctx, ctx.team.id, projectByRef(ctx, args.project).id, flags.days),
     )
     this.log(`Daily limit: ${usage.daily_limit_mb} MB; today ${usage.today.percent_of_limit}% used`)
     this.log(renderTable(usage.days, [

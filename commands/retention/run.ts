@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
+import { projectByRef } from '../../src/cli/project-flags.js'
 import { renderTable } from '../../src/cli/table.js'
-import { resolveProject } from '../../src/logs/projects.js'
 import { RetentionInput, type RetentionResult } from '../../src/logs/retention.js'
 import type { Via } from '../../src/ops/engine-access.js'
 import { retentionNow } from '../../src/ops/maintenance.js'
@@ -18,7 +18,7 @@ export default class RetentionRun extends KrafterCommand {
   async run(): Promise<RetentionResult & { via: Via }> {
     const { flags } = await this.parse(RetentionRun)
     const result = await this.withContext(flags['data-dir'], (ctx) => {
-      const projectId = flags.project ? resolveProject(ctx, ctx.team.id, flags.project).id : undefined
+      const projectId = flags.project ? projectByRef(ctx, flags.project).id : undefined
       return retentionNow(ctx, parseInput(RetentionInput, { project_id: projectId, dry_run: flags['dry-run'] }, 'retention'))
     })
     const verb = result.dry_run ? 'would remove' : 'removed'

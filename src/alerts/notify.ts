@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
+import type { LookupFunction } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import nodemailer, { type Transporter } from 'nodemailer'
 import type { Logger } from 'pino'
@@ -8,6 +11,7 @@ import { recordDelivery, type Channel } from '../meta/alerts.js'
 import type { MetaDb } from '../meta/db.js'
 import { VERSION } from '../version.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { PRIVATE_WEBHOOK_HINT, privateTargetReason, publicOnly, WebhookTargetRefused } from './webhook-target.js'
 import { htmlBody, subjectOf, textBody, webhookPayload, type Notification } from './messages.js'
 
 export interface NotifierDeps {
@@ -15,6 +19,8 @@ export interface NotifierDeps {
   config: Pick<Config, 'alerts' | 'smtp'>
   clock: () => Date
   logger?: Logger
+  /** Resolves webhook hosts (default: the system's resolver); tests pass their own names. */
+  lookup?: LookupFunction
   /** Waits between attempts; tests pass one that records the delays instead of sleeping. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
   metrics?: Metrics
@@ -136,37 +142,30 @@ export class Notifier {
   }
 
   private async postWebhook(n: Notification, channel: Extract<Channel, { type: 'webhook' }>): Promise<AttemptOutcome> {
-    const timeoutMs = this.deps.config.alerts.webhook_timeout_ms
+    const { webhook_timeout_ms: timeoutMs, allow_private_webhooks: allowPrivate } = this.deps.config.alerts
+    // Checked again here: the rule may predate the check, or the config may have changed.
+    const reason = allowPrivate ? undefined : privateTargetReason(channel.url)
+    if (reason) return { ok: false, status_code: null, error: `refused: ${reason}; ${PRIVATE_WEBHOOK_HINT}`, retryable: false }
     const body = JSON.stringify(webhookPayload(n))
-    let response: Response
+    const timeout = AbortSignal.timeout(timeoutMs)
+    let status: number
     try {
-      response = await fetch(channel.url, {
-        method: 'POST',
+      status = await postJson(channel.url, body, {
         headers: {
-          'content-type': 'application/json',
           'user-agent': `krafter-logs/${VERSION}`,
           'x-krafter-event-id': n.id,
           'x-krafter-signature': signatureOf(channel.secret, body),
         },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeoutMs)]),
+        signal: AbortSignal.any([this.abort.signal, timeout]),
+        lookup: allowPrivate ? this.deps.lookup : publicOnly(this.deps.lookup),
       })
     } catch (err) {
-      const timedOut = (err as Error).name === 'TimeoutError'
-      const cause = (err as { cause?: unknown }).cause
-      return {
-        ok: false,
-        status_code: null,
-        error: timedOut ? `no answer within ${timeoutMs} ms` : errorMessage(cause ?? err),
-        retryable: true,
-      }
+      if (err instanceof WebhookTargetRefused) return { ok: false, status_code: null, error: `refused: ${err.message}`, retryable: false }
+      return { ok: false, status_code: null, error: timeout.aborted ? `no answer within ${timeoutMs} ms` : errorMessage(err), retryable: true }
     }
-    // The answer's body is not used; release the connection.
-    await response.body?.cancel().catch(() => undefined)
-    if (response.ok) return { ok: true, status_code: response.status, error: null, retryable: false }
-    const retryable = response.status >= 500 || response.status === 408 || response.status === 429
-    return { ok: false, status_code: response.status, error: `HTTP ${response.status}`, retryable }
+    if (status >= 200 && status < 300) return { ok: true, status_code: status, error: null, retryable: false }
+    const retryable = status >= 500 || status === 408 || status === 429
+    return { ok: false, status_code: status, error: `HTTP ${status}`, retryable }
   }
 
   private async sendEmail(n: Notification, channel: Extract<Channel, { type: 'email' }>): Promise<AttemptOutcome> {
@@ -200,6 +199,36 @@ export class Notifier {
     }
   }
 }
+
+/**
+ * POSTs a JSON body and resolves with the answer's status (redirects are not followed; the
+ * answer's body is not used). node:http rather than fetch for its `lookup` option: the
+ * connection goes to the very address the lookup checked.
+ */
+const postJson = (
+  url: string,
+  body: string,
+  options: { headers: Record<string, string>; signal: AbortSignal; lookup?: LookupFunction },
+): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const target = new URL(url)
+    const request = (target.protocol === 'https:' ? https : http).request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...options.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        signal: options.signal,
+        agent: false,
+        ...(options.lookup ? { lookup: options.lookup } : {}),
+      },
+      (response) => {
+        response.resume()
+        resolve(response.statusCode ?? 0)
+      },
+    )
+    request.on('error', (err) => reject((err as { cause?: unknown }).cause instanceof WebhookTargetRefused ? (err as { cause: Error }).cause : err))
+    request.end(body)
+  })
 
 const smtpCode = (response: string | undefined): number | null => {
   const match = /^(\d{3})/.exec(response ?? '')

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
+import type { Config } from '../config/config.js'
 import { AppError, notFound } from '../errors.js'
 import { decodeCursor, pageOf, textKey, type Page } from '../logs/paging.js'
 import { MAX_QUERY_LENGTH, parseQuery } from '../logs/query/parse.js'
 import * as repo from '../meta/alerts.js'
 import type { MetaDb } from '../meta/db.js'
 import { getProject } from '../meta/projects.js'
+import { PRIVATE_WEBHOOK_HINT, privateTargetReason } from './webhook-target.js'
 
 export interface AlertDeps {
   meta: MetaDb
+  config: Pick<Config, 'alerts'>
   clock: () => Date
 }
 
@@ -44,10 +47,21 @@ export const ConditionInput = z.discriminatedUnion(
   { error: 'must be {"type": "count", …} or {"type": "rate", …}' },
 )
 
+/**
+ * local@domain, the domain one label or dotted labels of 1+ letters, digits or inner hyphens
+ * (API.md's own example is a@b.c; root@localhost is a fine address on a mail host).
+ */
+const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/
+const emailAddress = z
+  .string()
+  .max(254, 'must be email addresses')
+  .regex(EMAIL, 'must be email addresses')
+  .refine((address) => address.lastIndexOf('@') <= 64, 'must be email addresses')
+
 const EmailChannelInput = z
   .object({
     type: z.literal('email'),
-    to: z.array(z.email('must be email addresses')).min(1, 'must list 1 to 20 addresses').max(20, 'must list 1 to 20 addresses'),
+    to: z.array(emailAddress).min(1, 'must list 1 to 20 addresses').max(20, 'must list 1 to 20 addresses'),
   })
   .strict()
 
@@ -125,6 +139,22 @@ const presentEvents = (meta: MetaDb, events: repo.AlertEvent[]): AlertEventView[
 
 const webhookSecret = (): string => `whsec_${randomBytes(24).toString('base64url')}`
 
+/**
+ * Webhooks given in a create or update must point to public addresses unless the config allows
+ * private ones (the notifier checks again after DNS resolution, at every delivery).
+ */
+const assertWebhookTargets = (deps: AlertDeps, channels: z.infer<typeof ChannelInput>[]): void => {
+  if (deps.config.alerts.allow_private_webhooks) return
+  channels.forEach((c, i) => {
+    const refused = c.type === 'webhook' ? privateTargetReason(c.url) : undefined
+    if (refused) {
+      throw new AppError('validation_error', `Invalid channels.${i}.url: ${refused}; ${PRIVATE_WEBHOOK_HINT}`, {
+        details: [{ field: `channels.${i}.url`, message: `must not point to a loopback, link-local or private address (${refused})` }],
+      })
+    }
+  })
+}
+
 /** Checks what zod cannot: the query parses, the project is the team's, webhooks get a secret. */
 const resolveFields = (
   deps: AlertDeps,
@@ -162,6 +192,7 @@ const requireRule = (deps: AlertDeps, teamId: string, id: string): repo.AlertRul
 }
 
 export const createRule = (deps: AlertDeps, teamId: string, input: AlertCreateInput): AlertRuleView => {
+  assertWebhookTargets(deps, input.channels)
   const fields = resolveFields(deps, teamId, input)
   return presentRule(repo.insertRule(deps.meta, teamId, fields, deps.clock()), { revealSecrets: true })
 }
@@ -180,6 +211,7 @@ export const listRules = (
 
 export const updateRule = (deps: AlertDeps, teamId: string, id: string, input: AlertUpdateInput): AlertRuleView => {
   const current = requireRule(deps, teamId, id)
+  if (input.channels) assertWebhookTargets(deps, input.channels)
   const merged = { ...current, ...input }
   const fields = resolveFields(deps, teamId, merged, current)
   const updated = repo.updateRuleRow(deps.meta, teamId, id, fields, deps.clock())

@@ -1,19 +1,16 @@
-import { Command, Errors, Flags } from '@oclif/core'
+import { Command, Flags, type Interfaces } from '@oclif/core'
 import { AppError, UserError } from '../errors.js'
 import { openContext, type OpsContext } from '../ops/context.js'
+import { describeParseError, reportFailure, usageLine, type CliFailure, type CommandShape } from './usage.js'
 
-interface CliFailure {
-  code: string
-  message: string
-  exit: number
-  details?: { field: string; message: string }[]
-  suggestions?: string[]
-}
+/** The command line itself is wrong: exit 2 with the usage line, like every other bad input. */
+class UsageError extends Error {}
 
 /** Who must act decides the exit code: 2 for bad input, 1 for everything else. */
-const classify = (err: unknown): CliFailure | undefined => {
+const classify = (err: unknown): Omit<CliFailure, 'usage'> | undefined => {
+  if (err instanceof UsageError) return { code: 'usage_error', message: err.message, exit: 2 }
   if (err instanceof UserError) {
-    return { code: 'user_error', message: err.message, exit: err.exitCode, suggestions: err.suggestions }
+    return { code: err.code, message: err.message, exit: err.exitCode, suggestions: err.suggestions }
   }
   if (err instanceof AppError) {
     return {
@@ -50,15 +47,41 @@ export abstract class KrafterCommand extends Command {
     }
   }
 
-  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    const failure = classify(err)
-    if (!failure) return super.catch(err)
-    process.exitCode = failure.exit
-    if (this.jsonEnabled()) {
-      const { exit: _exit, ...error } = failure
-      this.logJson({ error })
-      return undefined
+  /** oclif's parse errors (each a different shape) become one UsageError sentence. */
+  protected override async parse<F extends Interfaces.OutputFlags<any>, B extends Interfaces.OutputFlags<any>, A extends Interfaces.OutputArgs<any>>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (err) {
+      // Parsed, and found wrong: oclif would otherwise warn that the command never parsed.
+      this.parsed = true
+      throw new UsageError(describeParseError(err, this.shape()))
     }
-    throw new Errors.CLIError(failure.message, { exit: failure.exit, suggestions: failure.suggestions })
+  }
+
+  private shape(): CommandShape {
+    const cached = this.id ? this.config.findCommand(this.id) : undefined
+    return {
+      id: this.id ?? '',
+      args: (cached?.args ?? this.ctor.args ?? {}) as CommandShape['args'],
+      flags: (cached?.flags ?? { ...this.ctor.baseFlags, ...this.ctor.flags }) as CommandShape['flags'],
+    }
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    const failure = classify(err)
+    if (!failure) {
+      // A bug: in --json mode still one small document, not oclif's serialisation of the error.
+      if (this.jsonEnabled() && err.oclif?.exit === undefined) {
+        reportFailure({ code: 'internal_error', message: err.message || String(err), exit: 1 }, true)
+        return undefined
+      }
+      return super.catch(err)
+    }
+    const usage = failure.exit === 2 ? usageLine(this.config.bin, this.shape()) : undefined
+    reportFailure({ ...failure, usage }, this.jsonEnabled())
+    return undefined
   }
 }

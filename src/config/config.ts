@@ -88,6 +88,8 @@ export const ConfigSchema = z
         /** Further attempts after a failed delivery, with exponential backoff from retry_base_ms. */
         delivery_retries: z.coerce.number().int().min(0).max(10).default(3),
         retry_base_ms: z.coerce.number().int().min(10).max(600_000).default(2_000),
+        /** Webhooks to loopback, link-local and private addresses: off, so rule writers cannot probe them (SSRF). */
+        allow_private_webhooks: boolish.default(false),
       })
       .strict()
       .prefault({}),

@@ -5,19 +5,19 @@ import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { AppError, errorMessage, UserError, type ErrorCode } from '../errors.js'
-import { resolveProject } from '../logs/projects.js'
-import { compileFilters, exportChunks, exportEntries, exportFileName, ExportInput } from '../logs/search.js'
+import type { ProjectView } from '../logs/projects.js'
+import { compileFilters, exportChunks, exportEntries, exportFileName, ExportInput, volumeStats, type StatsResult } from '../logs/search.js'
 import { parseInput } from '../validation.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
-import type { RuntimeInfo } from './runtime.js'
+import { callServer, type RuntimeInfo } from './runtime.js'
 
 /** `--out -`: the export goes to standard output. */
 export const STDOUT = '-'
 
 /** What the CLI passes: the filter flags as given (strings), validated here with ExportInput. */
 export interface ExportRequest {
-  project: string
+  project: ProjectView
   filters: {
     q?: string
     from?: string
@@ -43,6 +43,11 @@ export interface ExportResult {
   file: string
   format: 'csv' | 'json'
   entries: number
+  /** Entries matching the filters: more than `entries` when the limit cut the export. */
+  matched: number
+  /** The export's limit (--limit, else the API's maximum of 10,000). */
+  limit: number
+  truncated: boolean
   bytes: number
   via: Via
 }
@@ -100,7 +105,7 @@ const writeExport = async (source: Readable, target: string, force: boolean, std
 }
 
 /** The query string of GET /logs/export for validated input. */
-export const exportQuery = (input: ExportInput): URLSearchParams => {
+export const exportQuery = (input: Partial<ExportInput>): URLSearchParams => {
   const qs = new URLSearchParams()
   for (const [key, value] of Object.entries(input)) if (value !== undefined) qs.set(key, String(value))
   return qs
@@ -131,19 +136,25 @@ export const fetchExport = async (runtime: RuntimeInfo, input: ExportInput): Pro
   return response
 }
 
+/** Matching entries in the whole range: the sum of the stats buckets, which the volume projection answers cheaply. */
+const matchedCount = (stats: Pick<StatsResult, 'buckets'>): number => stats.buckets.reduce((n, b) => n + b.total, 0)
+
 /**
  * `krafter-logs export`: the entries of a project matching the filters, written as the API's
  * download would be. While serve runs the export is streamed from its API (the engine belongs
- * to that process); otherwise the engine is opened here.
+ * to that process); otherwise the engine is opened here. An export that reached its limit
+ * also counts what matched (GET /logs/stats on the same filters), so the CLI can say so.
  */
 export const runExport = async (ctx: OpsContext, request: ExportRequest): Promise<ExportResult> => {
-  const project = resolveProject(ctx, ctx.team.id, request.project)
-  const raw: Record<string, unknown> = { project_id: project.id }
+  const { project } = request
+  const now = ctx.clock()
+  // `to` fixed here, so the export and the count cover the same range.
+  const raw: Record<string, unknown> = { project_id: project.id, to: String(now.getTime()) }
   for (const [key, value] of Object.entries(request.filters)) if (value !== undefined) raw[key] = value
   const input = parseInput(ExportInput, raw, 'export')
-  const now = ctx.clock()
   // The rest of the validation (from/to, level, q) before any server call or engine start.
   compileFilters(input, now)
+  const { format: _format, limit: _limit, order: _order, ...filters } = input
 
   const target =
     request.out === STDOUT ? STDOUT : path.resolve(request.out ?? exportFileName(project.name, now, input.format))
@@ -156,13 +167,27 @@ export const runExport = async (ctx: OpsContext, request: ExportRequest): Promis
       const response = await fetchExport(runtime, input)
       const entries = Number(response.headers.get('x-export-count') ?? 0)
       const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
-      return { entries, bytes: await writeExport(body, target, request.force, stdout) }
+      const bytes = await writeExport(body, target, request.force, stdout)
+      const matched =
+        entries < input.limit ? entries : matchedCount((await callServer<StatsResult>(runtime, 'GET', `/logs/stats?${exportQuery(filters)}`)).data!)
+      return { entries, bytes, matched }
     },
     direct: async (engine) => {
       const { entries } = await exportEntries(engine, input, now)
       const bytes = await writeExport(Readable.from(exportChunks(entries, input.format)), target, request.force, stdout)
-      return { entries: entries.length, bytes }
+      const matched = entries.length < input.limit ? entries.length : matchedCount(await volumeStats(engine, { ...filters, interval: 'auto' }, now))
+      return { entries: entries.length, bytes, matched }
     },
   })
-  return { file: target, format: input.format, entries: result.entries, bytes: result.bytes, via }
+  const matched = Math.max(result.matched, result.entries)
+  return {
+    file: target,
+    format: input.format,
+    entries: result.entries,
+    matched,
+    limit: input.limit,
+    truncated: matched > result.entries,
+    bytes: result.bytes,
+    via,
+  }
 }

@@ -25,7 +25,8 @@ beforeAll(async () => {
   t = await createTestApp({
     config: {
       smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'Krafter Alerts <alerts@krafter.test>' },
-      alerts: { webhook_timeout_ms: WEBHOOK_TIMEOUT_MS, retry_base_ms: RETRY_BASE_MS, delivery_retries: 3 },
+      // The receivers listen on loopback, which webhooks may reach only when allowed.
+      alerts: { webhook_timeout_ms: WEBHOOK_TIMEOUT_MS, retry_base_ms: RETRY_BASE_MS, delivery_retries: 3, allow_private_webhooks: true },
     },
   })
   notifier = new Notifier({
@@ -171,6 +172,20 @@ describe('alert rules API', () => {
     })
     expectError(malformed, 400, 'validation_error')
     expectError(await api('PUT', `/logs/alerts/${(await rule(p.id)).id}`, { query: 'a OR' }), 400, 'validation_error', 'query')
+  })
+
+  it("accepts API.md's own e-mail example and single-label domains, refuses what is no address", async () => {
+    const p = await t.project()
+    const accepted = ['a@b.c', 'root@localhost', 'first.last+tag@mail-1.example.co.uk']
+    const created = await rule(p.id, { channels: [{ type: 'email', to: accepted }] })
+    expect(created.channels[0]).toEqual({ type: 'email', to: accepted })
+    const refused = ['a@', '@b.c', 'a b@c.d', 'a@b..c', 'a@-b.c', 'a@b-.c', 'a..b@c.d', '.a@b.c', 'a@b.c.', 'a@@b.c', `${'x'.repeat(65)}@b.c`, `a@${'b'.repeat(251)}.c`]
+    for (const address of refused) {
+      const body = { project_id: p.id, name: 'x', query: 'level:error', condition: { type: 'count', threshold: 1, window_minutes: 5 }, channels: [{ type: 'email', to: [address] }] }
+      const res = await api('POST', '/logs/alerts', body)
+      expect(res.statusCode, address).toBe(400)
+      expect(res.json().error.details.map((d: { field: string }) => d.field)).toContain('channels.0.to.0')
+    }
   })
 
   it('lists with a cursor, checks scopes and projects, and deletes rules (also with their project)', async () => {

@@ -32,6 +32,8 @@ beforeAll(async () => {
   env = {
     KRAFTER_HOME: home,
     KRAFTER_LOG_LEVEL: 'warn',
+    // The webhook receiver listens on loopback, which webhooks may reach only when allowed.
+    KRAFTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS: 'true',
     KRAFTER_ALERTS_EVALUATE_EVERY_SECONDS: '5',
     KRAFTER_SMTP_HOST: '127.0.0.1',
     KRAFTER_SMTP_PORT: String(smtp.port),

@@ -8,7 +8,8 @@ import { BIN, startServe } from '../helpers/cli.js'
 // Backup, restore, retention and status as the real CLI, with and without a running serve.
 const home = tempDir('backup-e2e')
 const elsewhere = tempDir('backup-out')
-const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
+// The rule's webhook points to loopback, which only an instance that allows it accepts.
+const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn', KRAFTER_ALERTS_ALLOW_PRIVATE_WEBHOOKS: 'true' }
 const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 120_000 })
 const json = (r: { stdout: string; stderr: string; exitCode?: number }) => {
   try {

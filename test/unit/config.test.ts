@@ -25,7 +25,7 @@ describe('config', () => {
       max_connections: 1024,
     })
     expect(c.retention).toEqual({ run_at: '03:30', enabled: true })
-    expect(c.alerts).toEqual({ evaluate_every_seconds: 60, webhook_timeout_ms: 10_000, delivery_retries: 3, retry_base_ms: 2000 })
+    expect(c.alerts).toEqual({ evaluate_every_seconds: 60, webhook_timeout_ms: 10_000, delivery_retries: 3, retry_base_ms: 2000, allow_private_webhooks: false })
     expect(c.smtp).toMatchObject({ port: 587, secure: false, from: 'Krafter Logs <krafter-logs@localhost>' })
     expect(c.smtp.host).toBeUndefined()
     expect(c.engine).toMatchObject({ mode: 'embedded', database: 'krafter' })
