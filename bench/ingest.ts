@@ -98,7 +98,7 @@ await runLanes(BATCH_CLIENTS, () => batches[b++], async (body) => {
 const server_b = rate(lines.length, performance.now() - startedB)
 const afterB = await health()
 const elapsedB = (performance.now() - startedB) / 1000
-console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
+if (!ONLY_C) console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
 
 /**
  * (c) with wrk when the machine has it (apt-get install wrk): a C load generator leaves the
