@@ -21,6 +21,7 @@ export default class StatusCommand extends KrafterCommand {
         'api keys': status.api_keys,
         'alert rules': status.alert_rules,
         entries: engine.entries === null ? 'unknown' : engine.entries.toLocaleString('en-US'),
+        [`ingest today (${status.ingest_today.day} UTC)`]: `${status.ingest_today.entries.toLocaleString('en-US')} entries stored, ${status.ingest_today.rejected.toLocaleString('en-US')} refused`,
         'log data on disk': mib(engine.bytes_on_disk),
         'data dir size': mib(status.disk.data_dir_bytes),
         'last retention run': run(status.last_retention),

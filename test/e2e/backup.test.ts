@@ -115,6 +115,7 @@ describe('operations while serve runs', () => {
       data_dir: home,
       serve: { running: true, url: serve!.url, pid: serve!.proc.pid },
       engine: { mode: 'embedded', ok: true, entries: 1250 },
+      ingest_today: { entries: 1250, rejected: 0 },
       projects: 2,
       api_keys: 1,
       alert_rules: 1,
