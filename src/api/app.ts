@@ -48,9 +48,15 @@ export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier; met
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const { config, engine, meta, clock } = appDeps
   const metrics = appDeps.metrics ?? new Metrics()
+  const usage = new UsageMeter(meta)
   const batcher = new InsertBatcher(
     engine,
-    { flushWindowMs: config.ingest.flush_window_ms, maxBatchRows: config.ingest.max_batch_rows, refillWaitMs: config.ingest.refill_wait_ms },
+    {
+      flushWindowMs: config.ingest.flush_window_ms,
+      maxBatchRows: config.ingest.max_batch_rows,
+      refillWaitMs: config.ingest.refill_wait_ms,
+      beforeWrite: () => usage.flush(),
+    },
     appDeps.logger,
     metrics,
     clock,
@@ -64,7 +70,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       meta,
       clock,
       batcher,
-      usage: new UsageMeter(meta),
+      usage,
       nextId: createIdGenerator(),
       knownStreams: new Set(),
       metrics,

@@ -57,7 +57,13 @@ export class InsertBatcher {
 
   constructor(
     private readonly engine: Engine,
-    private readonly options: { flushWindowMs: number; maxBatchRows: number; refillWaitMs?: number },
+    private readonly options: {
+      flushWindowMs: number
+      maxBatchRows: number
+      refillWaitMs?: number
+      /** Runs right before every insert (the usage meter makes its reservations durable). */
+      beforeWrite?: () => void
+    },
     private readonly logger?: Logger,
     private readonly metrics?: Metrics,
     private readonly clock: () => Date = () => new Date(),
@@ -178,6 +184,18 @@ export class InsertBatcher {
   }
 
   private async write(group: Waiter[], rowCount: number): Promise<void> {
+    try {
+      this.options.beforeWrite?.()
+    } catch (err) {
+      // The daily usage cannot be recorded (a full disk): store nothing rather than uncounted rows.
+      this.logger?.error({ err }, 'could not record usage before an insert; refusing it')
+      const failure = new AppError('engine_unavailable', 'Usage could not be recorded (is the data directory\'s disk full?); nothing was stored. Retry.', {
+        cause: err,
+        headers: { 'retry-after': '5' },
+      })
+      for (const w of group) w.reject(failure)
+      return
+    }
     let body = ''
     for (const w of group) for (const line of w.rows) body += line
     try {

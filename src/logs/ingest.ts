@@ -165,8 +165,7 @@ const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[]
   }
   let refused: number[]
   try {
-    // The reservation is durable before the rows are: a crash can over-count, never under-count.
-    await deps.usage.persist()
+    // The batcher writes the reservation to SQLite before the insert holding these rows.
     refused = (await deps.batcher.insert(rows.map((r) => r.line))).refused
   } catch (err) {
     deps.usage.release(project.id, day, bytes, rows.length)

@@ -13,15 +13,15 @@ interface Counter {
  * Daily usage counters of the serving process, kept in memory so the ingest path does not
  * write SQLite once per request. `serve` is the only writer of usage_daily.
  *
- * The daily limit must hold across a crash, so a reservation is made durable before the
- * engine gets the rows (`persist`: one transaction for every request reserved in the same
- * turn of the event loop). A crash between the two over-counts a little, never under-counts.
- * Releases (an insert that failed) and rejections are written behind within `flushMs`.
+ * The daily limit must hold across a crash, so reservations are made durable before the
+ * engine gets their rows: the batcher calls `flush` right before each insert (one transaction
+ * per insert, whatever the number of requests in it). A crash between the two over-counts a
+ * little, never under-counts. Releases (an insert that failed) and rejections are written
+ * behind within `flushMs`.
  */
 export class UsageMeter {
   private readonly counters = new Map<string, Counter>()
   private timer: NodeJS.Timeout | null = null
-  private persisting: Promise<void> | null = null
 
   constructor(
     private readonly db: MetaDb,
@@ -65,25 +65,6 @@ export class UsageMeter {
     const c = this.counter(projectId, day)
     c.rejected += records
     this.markDirty(c)
-  }
-
-  /**
-   * Resolves once every reservation made so far is in SQLite. Requests reserving in the same
-   * turn share one transaction, so grouped ingest costs one write per group, not per request.
-   */
-  persist(): Promise<void> {
-    this.persisting ??= new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
-        this.persisting = null
-        try {
-          this.flush()
-          resolve()
-        } catch (err) {
-          reject(err)
-        }
-      })
-    })
-    return this.persisting
   }
 
   /** Forgets a deleted project's counters (its rows went with it). */
