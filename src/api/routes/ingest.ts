@@ -76,8 +76,9 @@ export const ingestRoutes = async (app: FastifyInstance, deps: AppContext): Prom
   })
 
   // Every ingest answer is counted by status, refusals (4xx) and engine failures (503) included.
-  app.addHook('onResponse', async (_request, reply) => {
+  app.addHook('onResponse', (_request, reply, done) => {
     deps.metrics.ingestRequests.inc({ protocol: 'json', status: String(reply.statusCode) })
+    done()
   })
 
   const config = { auth: { kind: 'ingest' } } as const

@@ -12,9 +12,10 @@ const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   // Latency of every answered read (errors included) by endpoint, for /metrics.
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const endpoint = request.routeOptions.url?.split('/').pop() ?? 'unknown'
     deps.metrics.searchSeconds.observe(reply.elapsedTime / 1000, { endpoint })
+    done()
   })
   const project = (request: FastifyRequest, id: string) => {
     const { teamId } = assertProjectAccess(request, id)
