@@ -35,6 +35,13 @@ export class Metrics {
   )
   readonly tailSubscribers = this.registry.register(new Gauge('krafter_tail_subscribers', 'Open live-tail streams.'))
   readonly engineUp = this.registry.register(new Gauge('krafter_engine_up', '1 while the log engine answers, else 0.'))
+  readonly jobRuns = this.registry.register(new Counter('krafter_job_runs_total', 'Background job runs by job and result (ok, failed).'))
+  readonly jobLastDurationSeconds = this.registry.register(
+    new Gauge('krafter_job_last_duration_seconds', 'How long the last run of a background job took.'),
+  )
+  readonly jobLastSuccessSeconds = this.registry.register(
+    new Gauge('krafter_job_last_success_timestamp_seconds', 'When a background job last succeeded (Unix seconds).'),
+  )
 
   /** Records refused, over every protocol and reason. */
   rejectedTotal(): number {
