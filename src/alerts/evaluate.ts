@@ -183,21 +183,6 @@ export class AlertEvaluator {
   }
 }
 
-/** Runs the evaluator every `everyMs` inside serve; `stop` waits for a pass in progress. */
-export const startAlertScheduler = (evaluator: AlertEvaluator, everyMs: number, logger?: Logger) => {
-  let pass: Promise<unknown> = Promise.resolve()
-  const timer = setInterval(() => {
-    pass = evaluator.evaluateAll().catch((err) => logger?.error({ err }, 'alert evaluation pass failed'))
-  }, everyMs)
-  timer.unref()
-  return {
-    async stop(): Promise<void> {
-      clearInterval(timer)
-      await pass
-    },
-  }
-}
-
 /** A test notification of a rule on every channel, once each (no retries), with recent matches. */
 export const sendTestNotification = async (
   deps: Omit<EvaluatorDeps, 'logger'>,

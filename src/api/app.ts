@@ -23,6 +23,7 @@ import { createIdGenerator } from '../logs/ids.js'
 import { RejectionLog, type IngestDeps } from '../logs/ingest.js'
 import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
+import type { Scheduler } from '../jobs/scheduler.js'
 
 export interface AppDeps {
   config: Config
@@ -37,6 +38,8 @@ export interface AppDeps {
   notifier?: Notifier
   /** The process's figures (GET /metrics, healthz, status); built here when not given. */
   metrics?: Metrics
+  /** serve's background jobs, shown by GET /admin/jobs; none when not given. */
+  jobs?: Pick<Scheduler, 'list'>
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
@@ -112,44 +111,5 @@ export const runRetention = async (
   } catch (err) {
     recordRun(deps.meta, { kind: 'retention', trigger, startedAt: started, finishedAt: deps.clock(), error: errorMessage(err) })
     throw err
-  }
-}
-
-/** Milliseconds from `now` to the next `HH:MM` UTC (tomorrow's when today's has passed). */
-export const msUntilNext = (runAt: string, now: Date): number => {
-  const [h, m] = runAt.split(':').map(Number) as [number, number]
-  const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m))
-  if (next.getTime() <= now.getTime()) next.setUTCDate(next.getUTCDate() + 1)
-  return next.getTime() - now.getTime()
-}
-
-/** serve's nightly cleanup at `runAt` (UTC); `stop` waits for a run in progress. */
-export const startRetentionScheduler = (options: {
-  runAt: string
-  clock: () => Date
-  run: () => Promise<RetentionResult>
-  logger?: Logger
-}) => {
-  let timer: NodeJS.Timeout | undefined
-  let current: Promise<unknown> = Promise.resolve()
-  let stopped = false
-  const schedule = () => {
-    if (stopped) return
-    timer = setTimeout(() => {
-      current = options
-        .run()
-        .then((r) => options.logger?.info({ run_id: r.run_id, entries_removed: r.total_entries }, 'retention cleanup done'))
-        .catch((err) => options.logger?.error({ err }, 'retention cleanup failed'))
-        .finally(schedule)
-    }, msUntilNext(options.runAt, options.clock()))
-    timer.unref()
-  }
-  schedule()
-  return {
-    async stop(): Promise<void> {
-      stopped = true
-      clearTimeout(timer)
-      await current
-    },
   }
 }

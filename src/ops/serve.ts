@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { loadConfig, parseConfig, type Config } from '../config/config.js'
 import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
-import { AlertEvaluator, startAlertScheduler } from '../alerts/evaluate.js'
+import { AlertEvaluator } from '../alerts/evaluate.js'
 import { Notifier } from '../alerts/notify.js'
-import { runRetention, startRetentionScheduler } from '../logs/retention.js'
-import { recordAudit } from '../meta/audit.js'
+import { Scheduler } from '../jobs/scheduler.js'
+import { alertEvaluationJob, retentionJob } from '../jobs/serve-jobs.js'
 import { buildApp } from '../api/app.js'
 import { createLogger } from '../api/logger.js'
 import { openEngine, type Engine } from '../engine/engine.js'
@@ -78,6 +78,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     const clock = () => new Date()
     const metrics = new Metrics()
     const notifier = new Notifier({ meta, config, clock, logger, metrics })
+    const jobs = new Scheduler({ clock, logger, metrics })
     app = await buildApp({
       config,
       paths,
@@ -89,6 +90,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       localAdminTokenHash: hashToken(adminToken),
       notifier,
       metrics,
+      jobs,
     })
     limitConnections(app, config.server.max_connections, logger)
     try {
@@ -113,24 +115,9 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       admin_token: adminToken,
     })
     logger.info({ url, data_dir: paths.root, engine: { mode: engine.mode, version: engine.version } }, 'krafter-logs serving')
-    const alerts = startAlertScheduler(
-      new AlertEvaluator({ meta, engine, clock, notifier, logger, metrics }),
-      config.alerts.evaluate_every_seconds * 1000,
-      logger,
-    )
-    const retentionDeps = { meta, engine, clock }
-    const retention = config.retention.enabled
-      ? startRetentionScheduler({
-          runAt: config.retention.run_at,
-          clock,
-          logger,
-          run: async () => {
-            const result = await runRetention(retentionDeps, team.id, { dry_run: false }, 'schedule')
-            recordAudit(retentionDeps.meta, { teamId: team.id, actor: 'serve', action: 'retention.run', target: { type: 'retention_run', id: result.run_id }, details: { scheduled: true, entries: result.total_entries } }, clock())
-            return result
-          },
-        })
-      : undefined
+    jobs.register(alertEvaluationJob(new AlertEvaluator({ meta, engine, clock, notifier, logger, metrics }), config))
+    if (config.retention.enabled) jobs.register(retentionJob({ meta, engine, clock }, team.id, config, logger))
+    jobs.start()
     const opened = { app, engine, meta }
     let closing: Promise<void> | undefined
     return {
@@ -142,8 +129,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       close: () =>
         (closing ??= (async () => {
           removeRuntime(paths)
-          await alerts.stop()
-          await retention?.stop()
+          await jobs.stop()
           await opened.app.close()
           // Retries still waiting are cut short: a shutdown must not hang on a dead receiver.
           await notifier.close()

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { msUntilNext } from '../../src/logs/retention.js'
+import { msUntilNext } from '../../src/jobs/schedule.js'
 import { lastRun } from '../../src/meta/ops-runs.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 

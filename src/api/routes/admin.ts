@@ -17,7 +17,7 @@ const body = <S extends z.ZodType>(schema: S) => z.preprocess((v) => v ?? {}, sc
 
 /**
  * Operations the CLI runs through a running serve (the embedded engine belongs to it), open to
- * admin keys too: retention now, backups, and the engine facts of `status`.
+ * admin keys too: retention now, backups, and the engine facts and background jobs of `status`.
  */
 export const adminRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -41,4 +41,6 @@ export const adminRoutes = async (fastify: FastifyInstance, deps: AppContext): P
   app.get('/admin/backups', { config: teamWide, schema: { querystring: NoQuery } }, async (request) => ok(request, listBackups(deps.paths, deps.meta)))
 
   app.get('/admin/status', { config: teamWide, schema: { querystring: NoQuery } }, async (request) => ok(request, await engineFacts(deps.engine)))
+
+  app.get('/admin/jobs', { config: teamWide, schema: { querystring: NoQuery } }, async (request) => ok(request, deps.jobs?.list() ?? []))
 }

@@ -1,0 +1,28 @@
+import type { Logger } from 'pino'
+import type { AlertEvaluator } from '../alerts/evaluate.js'
+import type { Config } from '../config/config.js'
+import { runRetention, type RetentionDeps } from '../logs/retention.js'
+import { recordAudit } from '../meta/audit.js'
+import type { JobDefinition } from './scheduler.js'
+
+/** Every enabled alert rule, every `alerts.evaluate_every_seconds`. */
+export const alertEvaluationJob = (evaluator: AlertEvaluator, config: Config): JobDefinition => ({
+  name: 'alert_evaluation',
+  schedule: { every_ms: config.alerts.evaluate_every_seconds * 1000 },
+  run: () => evaluator.evaluateAll(),
+})
+
+/** The nightly cleanup at `retention.run_at` (UTC), recorded like a run from the API. */
+export const retentionJob = (deps: RetentionDeps, teamId: string, config: Config, logger?: Logger): JobDefinition => ({
+  name: 'retention',
+  schedule: { daily_at: config.retention.run_at },
+  run: async () => {
+    const result = await runRetention(deps, teamId, { dry_run: false }, 'schedule')
+    recordAudit(
+      deps.meta,
+      { teamId, actor: 'serve', action: 'retention.run', target: { type: 'retention_run', id: result.run_id }, details: { scheduled: true, entries: result.total_entries } },
+      deps.clock(),
+    )
+    logger?.info({ run_id: result.run_id, entries_removed: result.total_entries }, 'retention cleanup done')
+  },
+})
