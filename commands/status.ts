@@ -1,6 +1,10 @@
 import { KrafterCommand } from '../src/cli/base.js'
 import { renderRecord } from '../src/cli/table.js'
+import type { JobState } from '../src/jobs/scheduler.js'
 import { collectStatus, type Status } from '../src/ops/status.js'
+
+const job = (j: JobState): string =>
+  `${j.running ? 'running' : `next ${j.next_run_at ?? 'never'}`}, last ${j.last_result === null ? 'never ran' : `${j.last_result} at ${j.last_finished_at} (${j.last_duration_ms} ms)`}, ${j.runs} runs, ${j.failures} failed${j.last_error ? `: ${j.last_error}` : ''}`
 
 const mib = (bytes: number | null): string => (bytes === null ? 'unknown' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`)
 
@@ -26,6 +30,8 @@ export default class StatusCommand extends KrafterCommand {
         'data dir size': mib(status.disk.data_dir_bytes),
         'last retention run': run(status.last_retention),
         'last backup': status.last_backup ? `${run(status.last_backup)} ${(status.last_backup.summary as { path?: string } | null)?.path ?? ''}`.trim() : 'never',
+        ...Object.fromEntries((status.jobs ?? []).map((j) => [`job ${j.name}`, job(j)])),
+        ...(status.jobs === null ? { jobs: 'unknown (serve did not answer)' } : {}),
       }),
     )
     if (!engine.ok) process.exitCode = 1

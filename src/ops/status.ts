@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
 import { logTable } from '../engine/schema.js'
 import { errorMessage } from '../errors.js'
+import type { JobState } from '../jobs/scheduler.js'
 import type { MetaDb } from '../meta/db.js'
 import { lastRun, type OpsRun } from '../meta/ops-runs.js'
 import { utcDay } from '../meta/usage.js'
@@ -70,6 +71,8 @@ export interface Status {
   disk: { data_dir_bytes: number; meta_bytes: number; backups_bytes: number }
   last_retention: OpsRun | null
   last_backup: OpsRun | null
+  /** serve's background jobs: empty when serve is not running, null when it did not answer. */
+  jobs: JobState[] | null
   via: Via
 }
 
@@ -85,8 +88,8 @@ const ingestToday = (meta: MetaDb, now: Date): Status['ingest_today'] => {
 }
 
 /**
- * `krafter-logs status`: serve (from serve.json), the engine (through serve, or opened here),
- * the metadata counts and the last retention run and backup. An engine that cannot be opened
+ * `krafter-logs status`: serve (from serve.json) and its background jobs, the engine (through
+ * serve, or opened here), the metadata counts and the last retention run and backup. An engine that cannot be opened
  * is reported, not thrown: status must work when things are broken.
  */
 export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
@@ -105,6 +108,7 @@ export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
   }
   const now = ctx.clock()
   const { runtime } = ctx
+  const jobs = runtime ? await callServer<JobState[]>(runtime, 'GET', '/admin/jobs').then((r) => r.data ?? null, () => null) : []
   return {
     data_dir: ctx.paths.root,
     serve: runtime
@@ -129,6 +133,7 @@ export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
     },
     last_retention: lastRun(ctx.meta, 'retention') ?? null,
     last_backup: lastRun(ctx.meta, 'backup') ?? null,
+    jobs,
     via,
   }
 }

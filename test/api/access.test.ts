@@ -80,6 +80,7 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'POST /api/v1/admin/backups': { url: '/admin/backups', body: {}, projectScoped: false },
   'GET /api/v1/admin/backups': { url: '/admin/backups', projectScoped: false },
   'GET /api/v1/admin/status': { url: '/admin/status', projectScoped: false },
+  'GET /api/v1/admin/jobs': { url: '/admin/jobs', projectScoped: false },
   'GET /api/v1/keys': { url: '/keys', projectScoped: false },
   'POST /api/v1/keys': { url: '/keys', body: { name: 'x', scopes: ['logs:read'] }, projectScoped: false },
   'DELETE /api/v1/keys/:id': { url: `/keys/${otherKeyId}`, projectScoped: false },

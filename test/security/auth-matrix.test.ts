@@ -173,6 +173,7 @@ const routes = (): Record<string, RouteSpec> => ({
   'POST /api/v1/admin/backups': { auth: team('admin', true), samples: one('team', 201, () => ({ url: '/api/v1/admin/backups', body: { keep: 1 } })) },
   'GET /api/v1/admin/backups': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/admin/backups' })) },
   'GET /api/v1/admin/status': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/admin/status' })) },
+  'GET /api/v1/admin/jobs': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/admin/jobs' })) },
 
   'GET /api/v1/keys': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/keys' })) },
   'POST /api/v1/keys': { auth: team('admin', true), samples: one('team', 201, () => ({ url: '/api/v1/keys', body: { name: `k-${unique()}`, scopes: ['admin'] } })) },
@@ -381,6 +382,7 @@ describe('admin keys limited to a project act on that project only', () => {
       ['POST', '/api/v1/admin/backups', {}],
       ['GET', '/api/v1/admin/backups'],
       ['GET', '/api/v1/admin/status'],
+      ['GET', '/api/v1/admin/jobs'],
     ] as const) {
       const res = await inject(method, url, limitedAdmin, body)
       expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 300)}`).toBe(403)

@@ -200,6 +200,7 @@ describe('fuzz corpus over every route', () => {
       'POST /api/v1/admin/backups': { body: { base: { keep: 0 }, fields: { out: JSON_VALUES.filter((v) => typeof v !== 'string'), keep: JSON_VALUES } } },
       'GET /api/v1/admin/backups': {},
       'GET /api/v1/admin/status': {},
+      'GET /api/v1/admin/jobs': {},
       'GET /api/v1/keys': { query: page },
       'POST /api/v1/keys': {
         body: { base: { name: 'fuzz key', scopes: ['nope'] }, fields: { name: JSON_VALUES, scopes: [...JSON_VALUES, ['logs:read', 'logs:read', 'logs:read', 'logs:read'], ['root']], project_ids: [...JSON_VALUES, [NOWHERE], Array(1001).fill(NOWHERE)], expires_at: [...JSON_VALUES, ...TIMES] } },
