@@ -5,7 +5,7 @@ import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
 import { AlertEvaluator, startAlertScheduler } from '../alerts/evaluate.js'
 import { Notifier } from '../alerts/notify.js'
 import { runRetention, startRetentionScheduler } from '../logs/retention.js'
-import { recordAudit } from '../meta/audit.js'
+import { SERVE_ACTOR } from '../meta/audit.js'
 import { buildApp } from '../api/app.js'
 import { createLogger } from '../api/logger.js'
 import { openEngine, type Engine } from '../engine/engine.js'
@@ -124,11 +124,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
           runAt: config.retention.run_at,
           clock,
           logger,
-          run: async () => {
-            const result = await runRetention(retentionDeps, team.id, { dry_run: false }, 'schedule')
-            recordAudit(retentionDeps.meta, { teamId: team.id, actor: 'serve', action: 'retention.run', target: { type: 'retention_run', id: result.run_id }, details: { scheduled: true, entries: result.total_entries } }, clock())
-            return result
-          },
+          run: () => runRetention(retentionDeps, team.id, { dry_run: false }, 'schedule', SERVE_ACTOR),
         })
       : undefined
     const opened = { app, engine, meta }

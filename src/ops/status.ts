@@ -9,7 +9,8 @@ import { lastRun, type OpsRun } from '../meta/ops-runs.js'
 import { utcDay } from '../meta/usage.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
-import { callServer } from './runtime.js'
+import { EngineFactsAnswer } from './answers.js'
+import { callServer } from './server-client.js'
 
 /** What the engine holds, as `status` and GET /admin/status show it. */
 export interface EngineFacts {
@@ -94,7 +95,7 @@ export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
   let via: Via
   try {
     const r = await viaServerOrEngine(ctx, {
-      server: async (runtime) => (await callServer<EngineFacts>(runtime, 'GET', '/admin/status')).data!,
+      server: async (runtime) => callServer(runtime, 'GET', '/admin/status', EngineFactsAnswer),
       direct: (opened) => engineFacts(opened),
     })
     engine = r.result
