@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../src/cli/base.js'
-import { projectByRef } from '../src/cli/project-flags.js'
 import { UserError } from '../src/errors.js'
 import { runExport, STDOUT, type ExportResult } from '../src/ops/export.js'
 
@@ -45,7 +44,7 @@ export default class Export extends KrafterCommand {
     }
     const result = await this.withContext(flags['data-dir'], (ctx) =>
       runExport(ctx, {
-        project: projectByRef(ctx, flags.project),
+        project: flags.project,
         filters: {
           q: flags.q,
           from: flags.from,

@@ -1,5 +1,4 @@
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectByRef } from '../../src/cli/project-flags.js'
 import { ruleBody, ruleFlags } from '../../src/cli/rule-input.js'
 import { renderRecord } from '../../src/cli/table.js'
 import type { AlertRuleView } from '../../src/alerts/rules.js'
@@ -18,9 +17,7 @@ export default class AlertCreate extends KrafterCommand {
 
   async run(): Promise<AlertRuleView> {
     const { flags } = await this.parse(AlertCreate)
-    const rule = await this.withContext(flags['data-dir'], (ctx) =>
-      createAlertRule(ctx, ruleBody(flags, flags.project === undefined ? undefined : projectByRef(ctx, flags.project).id)),
-    )
+    const rule = await this.withContext(flags['data-dir'], (ctx) => createAlertRule(ctx, ruleBody(flags), flags.project))
     this.log(renderRecord(rule))
     if (rule.channels.some((c) => c.type === 'webhook' && c.secret)) {
       this.log('\nThe webhook secret is shown only this once: the receiver checks X-Krafter-Signature with it.')

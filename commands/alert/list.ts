@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectByRef } from '../../src/cli/project-flags.js'
 import { renderTable } from '../../src/cli/table.js'
-import { listRules, type AlertRuleView } from '../../src/alerts/rules.js'
-import { allPages } from '../../src/logs/paging.js'
+import type { AlertRuleView } from '../../src/alerts/rules.js'
+import { allAlertRules } from '../../src/ops/alerts.js'
 
 export default class AlertList extends KrafterCommand {
   static override summary = 'List alert rules with their last evaluation'
@@ -11,10 +10,7 @@ export default class AlertList extends KrafterCommand {
 
   async run(): Promise<AlertRuleView[]> {
     const { flags } = await this.parse(AlertList)
-    const rules = await this.withContext(flags['data-dir'], (ctx) => {
-      const projectId = flags.project ? projectByRef(ctx, flags.project).id : undefined
-      return allPages((cursor) => listRules(ctx, ctx.team.id, { limit: 100, cursor, projectId }))
-    })
+    const rules = await this.withContext(flags['data-dir'], (ctx) => allAlertRules(ctx, flags.project))
     this.log(
       rules.length
         ? renderTable(

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core'
-import { AuditQuery, auditPage } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { renderTable } from '../../src/cli/table.js'
 import { AUDIT_ACTIONS, type AuditEntry } from '../../src/meta/audit.js'
-import { parseInput } from '../../src/validation.js'
+import { auditEntries } from '../../src/ops/audit.js'
 
 export default class AuditList extends KrafterCommand {
   static override summary = 'Show the audit log of management actions, newest first'
@@ -16,8 +15,8 @@ export default class AuditList extends KrafterCommand {
 
   async run(): Promise<AuditEntry[]> {
     const { flags } = await this.parse(AuditList)
-    const query = parseInput(AuditQuery, { action: flags.action, from: flags.from, to: flags.to, limit: flags.limit }, 'audit query')
-    const entries = await this.withContext(flags['data-dir'], (ctx) => auditPage(ctx.meta, ctx.team.id, query).items)
+    const query = { action: flags.action, from: flags.from, to: flags.to, limit: flags.limit }
+    const entries = await this.withContext(flags['data-dir'], (ctx) => auditEntries(ctx, query))
     this.log(
       entries.length
         ? renderTable(entries, [

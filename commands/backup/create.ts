@@ -2,10 +2,9 @@ import path from 'node:path'
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { runSteps } from '../../src/cli/progress.js'
-import { BackupInput, type BackupResult } from '../../src/backup/backup.js'
+import type { BackupResult } from '../../src/backup/backup.js'
 import type { Via } from '../../src/ops/engine-access.js'
 import { backupNow } from '../../src/ops/maintenance.js'
-import { parseInput } from '../../src/validation.js'
 
 export default class BackupCreate extends KrafterCommand {
   static override summary = 'Back up the metadata and the log entries into one directory with a manifest'
@@ -19,9 +18,9 @@ export default class BackupCreate extends KrafterCommand {
   async run(): Promise<BackupResult & { via: Via }> {
     const { flags } = await this.parse(BackupCreate)
     // Resolved here: a running serve would resolve a relative path against its own directory.
-    const input = parseInput(BackupInput, { out: flags.out && path.resolve(flags.out), keep: flags.keep }, 'backup')
+    const body = { out: flags.out && path.resolve(flags.out), keep: flags.keep }
     const result = await this.withContext(flags['data-dir'], (ctx) =>
-      backupNow(ctx, input, (steps, state) => runSteps(steps, state, { quiet: this.jsonEnabled() })),
+      backupNow(ctx, body, (steps, state) => runSteps(steps, state, { quiet: this.jsonEnabled() })),
     )
     const bytes = result.manifest.files.reduce((n, f) => n + f.bytes, 0)
     this.log(`\nBackup written to ${result.path} (via ${result.via})`)

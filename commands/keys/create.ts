@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core'
-import { auditCli } from '../../src/access/audit.js'
-import { createKey, KeyCreateInput, type KeyView } from '../../src/access/keys.js'
+import type { KeyView } from '../../src/access/keys.js'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectByRef } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
 import { SCOPES } from '../../src/meta/keys.js'
-import { parseInput } from '../../src/validation.js'
+import { createKeyNow } from '../../src/ops/keys.js'
+
+const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean)
 
 export default class KeysCreate extends KrafterCommand {
   static override summary = 'Create a team API key; the key is printed once'
@@ -22,23 +22,15 @@ export default class KeysCreate extends KrafterCommand {
 
   async run(): Promise<KeyView & { key: string }> {
     const { flags } = await this.parse(KeysCreate)
-    const created = await this.withContext(flags['data-dir'], (ctx) => {
-      const expiresAt =
-        flags['expires-at'] ?? (flags['expires-in-days'] ? new Date(ctx.clock().getTime() + flags['expires-in-days'] * 86_400_000).toISOString() : undefined)
-      const input = parseInput(
-        KeyCreateInput,
-        {
-          name: flags.name,
-          scopes: flags.scopes.split(',').map((s) => s.trim()).filter(Boolean),
-          project_ids: flags.projects?.split(',').map((p) => projectByRef(ctx, p.trim()).id),
-          expires_at: expiresAt,
-        },
-        'key',
-      )
-      const key = createKey(ctx, { teamId: ctx.team.id, scopes: SCOPES, keyId: null }, input)
-      auditCli(ctx, ctx.team.id, 'key.create', { type: 'api_key', id: key.id }, { name: key.name, prefix: key.prefix, scopes: key.scopes, project_ids: key.project_ids })
-      return key
-    })
+    const created = await this.withContext(flags['data-dir'], (ctx) =>
+      createKeyNow(ctx, {
+        name: flags.name,
+        scopes: list(flags.scopes),
+        projects: flags.projects?.split(',').map((p) => p.trim()),
+        expires_at: flags['expires-at'],
+        expires_in_days: flags['expires-in-days'],
+      }),
+    )
     const { key: token, ...shown } = created
     this.log(renderRecord(shown))
     this.log(`\nAPI key, shown only this once — store it now:\n  ${token}`)

@@ -1,6 +1,6 @@
-import { listKeys, type KeyView } from '../../src/access/keys.js'
+import type { KeyView } from '../../src/access/keys.js'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { allPages } from '../../src/logs/paging.js'
+import { allKeys } from '../../src/ops/keys.js'
 import { KEY_COLUMNS } from '../../src/cli/key-columns.js'
 import { renderTable } from '../../src/cli/table.js'
 
@@ -9,7 +9,7 @@ export default class KeysList extends KrafterCommand {
 
   async run(): Promise<KeyView[]> {
     const { flags } = await this.parse(KeysList)
-    const keys = await this.withContext(flags['data-dir'], (ctx) => allPages((cursor) => listKeys(ctx, ctx.team.id, { limit: 100, cursor })))
+    const keys = await this.withContext(flags['data-dir'], (ctx) => allKeys(ctx))
     this.log(renderTable(keys.map((k) => ({ ...k, scopes: k.scopes.join(','), project_ids: k.project_ids?.join(',') ?? 'all' })), [...KEY_COLUMNS]))
     return keys
   }

@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core'
-import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
 import { projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { createProject, ProjectCreateInput, type ProjectWithToken } from '../../src/logs/projects.js'
-import { parseInput } from '../../src/validation.js'
+import type { ProjectWithToken } from '../../src/logs/projects.js'
+import { createProjectNow } from '../../src/ops/projects.js'
 
 export default class ProjectCreate extends KrafterCommand {
   static override summary = 'Create a project and print its ingest token (shown once)'
@@ -14,12 +13,8 @@ export default class ProjectCreate extends KrafterCommand {
 
   async run(): Promise<ProjectWithToken> {
     const { args, flags } = await this.parse(ProjectCreate)
-    const input = parseInput(ProjectCreateInput, { name: args.name, ...projectFields(flags) }, 'project')
-    const project = await this.withContext(flags['data-dir'], (ctx) => {
-      const created = createProject(ctx, ctx.team.id, input)
-      auditCli(ctx, ctx.team.id, 'project.create', { type: 'project', id: created.id }, { name: created.name })
-      return created
-    })
+    const body = { name: args.name, ...projectFields(flags) }
+    const project = await this.withContext(flags['data-dir'], (ctx) => createProjectNow(ctx, body))
     this.log(renderRecord(project))
     this.log('\nThe ingest_token is shown only this once: store it where your services read it.')
     return project

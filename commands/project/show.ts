@@ -1,7 +1,8 @@
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectArg, projectByRef } from '../../src/cli/project-flags.js'
+import { projectArg } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { type ProjectView } from '../../src/logs/projects.js'
+import type { ProjectView } from '../../src/logs/projects.js'
+import { projectByRef } from '../../src/ops/projects.js'
 
 export default class ProjectShow extends KrafterCommand {
   static override summary = 'Show one project'

@@ -1,10 +1,9 @@
 import { Flags } from '@oclif/core'
-import { auditCli } from '../../src/access/audit.js'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectArg, projectByRef, projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
+import { projectArg, projectFieldFlags, projectFields } from '../../src/cli/project-flags.js'
 import { renderRecord } from '../../src/cli/table.js'
-import { ProjectUpdateInput, updateProject, type ProjectView } from '../../src/logs/projects.js'
-import { parseInput } from '../../src/validation.js'
+import type { ProjectView } from '../../src/logs/projects.js'
+import { updateProjectNow } from '../../src/ops/projects.js'
 
 export default class ProjectUpdate extends KrafterCommand {
   static override summary = 'Change a project (only the given fields)'
@@ -14,18 +13,8 @@ export default class ProjectUpdate extends KrafterCommand {
 
   async run(): Promise<ProjectView> {
     const { args, flags } = await this.parse(ProjectUpdate)
-    const input = parseInput(
-      ProjectUpdateInput,
-      { ...(flags.name !== undefined ? { name: flags.name } : {}), ...projectFields(flags) },
-      'project',
-    )
-    const project = await this.withContext(flags['data-dir'], (ctx) =>
-      {
-        const updated = updateProject(ctx, ctx.team.id, projectByRef(ctx, args.project).id, input)
-        auditCli(ctx, ctx.team.id, 'project.update', { type: 'project', id: updated.id }, { changes: input })
-        return updated
-      },
-    )
+    const body = { ...(flags.name !== undefined ? { name: flags.name } : {}), ...projectFields(flags) }
+    const project = await this.withContext(flags['data-dir'], (ctx) => updateProjectNow(ctx, args.project, body))
     this.log(renderRecord(project))
     return project
   }

@@ -1,11 +1,9 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../../src/cli/base.js'
-import { projectByRef } from '../../src/cli/project-flags.js'
 import { renderTable } from '../../src/cli/table.js'
-import { RetentionInput, type RetentionResult } from '../../src/logs/retention.js'
+import type { RetentionResult } from '../../src/logs/retention.js'
 import type { Via } from '../../src/ops/engine-access.js'
 import { retentionNow } from '../../src/ops/maintenance.js'
-import { parseInput } from '../../src/validation.js'
 
 export default class RetentionRun extends KrafterCommand {
   static override summary = "Delete each project's entries older than its retention_days, now"
@@ -17,10 +15,9 @@ export default class RetentionRun extends KrafterCommand {
 
   async run(): Promise<RetentionResult & { via: Via }> {
     const { flags } = await this.parse(RetentionRun)
-    const result = await this.withContext(flags['data-dir'], (ctx) => {
-      const projectId = flags.project ? projectByRef(ctx, flags.project).id : undefined
-      return retentionNow(ctx, parseInput(RetentionInput, { project_id: projectId, dry_run: flags['dry-run'] }, 'retention'))
-    })
+    const result = await this.withContext(flags['data-dir'], (ctx) =>
+      retentionNow(ctx, { project: flags.project, dry_run: flags['dry-run'] }),
+    )
     const verb = result.dry_run ? 'would remove' : 'removed'
     this.log(
       renderTable(

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { decodeCursor, pageOf, type Page } from '../logs/paging.js'
 import { parseTimeBound, TimeBound } from '../logs/search.js'
-import { AUDIT_ACTIONS, listAudit, recordAudit, type AuditAction, type AuditEntry } from '../meta/audit.js'
+import { AUDIT_ACTIONS, listAudit, type AuditEntry } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 
 export const AuditQuery = z
@@ -32,12 +32,3 @@ export const auditPage = (meta: MetaDb, teamId: string, query: AuditQuery): Page
   })
   return pageOf(rows, query.limit, (last) => ({ at: last.at, r: last.rowid }), ({ rowid: _r, ...entry }) => entry)
 }
-
-/** The CLI acting on the data dir itself (serve not running, or work that needs no serve). */
-export const auditCli = (
-  deps: { meta: MetaDb; clock: () => Date },
-  teamId: string,
-  action: AuditAction,
-  target: { type: string; id?: string | null },
-  details?: Record<string, unknown>,
-): void => recordAudit(deps.meta, { teamId, actor: 'cli', action, target, details }, deps.clock())

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { AppError, notFound } from '../errors.js'
 import { decodeCursor, pageOf, textKey, type Page } from '../logs/paging.js'
+import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import * as repo from '../meta/keys.js'
 import { getProject } from '../meta/projects.js'
@@ -44,7 +45,7 @@ export const presentKey = (key: repo.ApiKey, now: Date): KeyView => {
 
 const invalid = (field: string, message: string) => new AppError('validation_error', `Invalid ${field}: ${message}`, { details: [{ field, message }] })
 
-export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput): KeyView & { key: string } => {
+export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput, by: Actor): KeyView & { key: string } => {
   const now = deps.clock()
   const scopes = [...new Set(input.scopes)]
   const missing = scopes.filter((s) => !grantor.scopes.includes(s))
@@ -65,6 +66,7 @@ export const createKey = (deps: KeyDeps, grantor: Grantor, input: KeyCreateInput
     },
     now,
   )
+  recordAction(deps, by, grantor.teamId, 'key.create', { type: 'api_key', id: key.id }, { name: key.name, prefix: key.prefix, scopes: key.scopes, project_ids: key.project_ids })
   return { ...presentKey(key, now), key: token }
 }
 
@@ -80,18 +82,21 @@ export const listKeys = (deps: KeyDeps, teamId: string, options: { limit: number
  * The team's last unrestricted admin key stays: without it nobody could manage keys over the
  * API (the CLI on the machine still can).
  */
-export const revokeKey = (deps: KeyDeps, grantor: Grantor, id: string): KeyView => {
+export const revokeKey = (deps: KeyDeps, grantor: Grantor, id: string, by: Actor): KeyView => {
   const now = deps.clock()
   const key = repo.getApiKey(deps.meta, grantor.teamId, id)
   if (!key) throw notFound('API key')
-  if (key.revoked_at) return presentKey(key, now)
-  const isAdmin = key.scopes.includes('admin') && key.project_ids === null
-  const active = !key.expires_at || Date.parse(key.expires_at) > now.getTime()
-  if (isAdmin && active && repo.otherActiveAdminKeys(deps.meta, grantor.teamId, key.id, now) === 0) {
-    throw new AppError('conflict', 'This is the last active admin key of the team; create another admin key before revoking it', {
-      details: [{ field: 'id', message: 'is the last active admin key' }],
-    })
+  if (!key.revoked_at) {
+    const isAdmin = key.scopes.includes('admin') && key.project_ids === null
+    const active = !key.expires_at || Date.parse(key.expires_at) > now.getTime()
+    if (isAdmin && active && repo.otherActiveAdminKeys(deps.meta, grantor.teamId, key.id, now) === 0) {
+      throw new AppError('conflict', 'This is the last active admin key of the team; create another admin key before revoking it', {
+        details: [{ field: 'id', message: 'is the last active admin key' }],
+      })
+    }
+    repo.revokeApiKey(deps.meta, key.id, now)
   }
-  repo.revokeApiKey(deps.meta, key.id, now)
+  // Revoking a revoked key is recorded too (a no-op, but someone asked for it).
+  recordAction(deps, by, grantor.teamId, 'key.revoke', { type: 'api_key', id: key.id }, { prefix: key.prefix })
   return presentKey(repo.getApiKey(deps.meta, grantor.teamId, id)!, now)
 }

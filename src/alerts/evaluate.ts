@@ -7,6 +7,7 @@ import { compileQuery } from '../logs/query/compile.js'
 import { parseQuery } from '../logs/query/parse.js'
 import { compileFilters, searchLogs, selectRows, type LogEntry } from '../logs/search.js'
 import * as repo from '../meta/alerts.js'
+import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import { getProject } from '../meta/projects.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -187,10 +188,13 @@ export class AlertEvaluator {
 export const sendTestNotification = async (
   deps: Omit<EvaluatorDeps, 'logger'>,
   rule: repo.AlertRule,
+  by: Actor,
 ): Promise<{ rule_id: string; notification_id: string; ok: boolean; deliveries: Awaited<ReturnType<Notifier['send']>> }> => {
   const now = deps.clock()
   const entries = await sampleEntries(deps.engine, rule, now).catch(() => [])
   const notification = buildNotification(deps.meta, rule, 'test', null, entries, now)
   const deliveries = await deps.notifier.send(notification, { retries: 0 })
-  return { rule_id: rule.id, notification_id: notification.id, ok: deliveries.every((d) => d.ok), deliveries }
+  const ok = deliveries.every((d) => d.ok)
+  recordAction(deps, by, rule.team_id, 'alert.test', { type: 'alert_rule', id: rule.id }, { ok })
+  return { rule_id: rule.id, notification_id: notification.id, ok, deliveries }
 }

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../errors.js'
 import { decodeCursor, pageOf, textKey, type Page } from '../logs/paging.js'
 import { MAX_QUERY_LENGTH, parseQuery } from '../logs/query/parse.js'
 import * as repo from '../meta/alerts.js'
+import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import { getProject } from '../meta/projects.js'
 import { PRIVATE_WEBHOOK_HINT, privateTargetReason } from './webhook-target.js'
@@ -191,10 +192,12 @@ const requireRule = (deps: AlertDeps, teamId: string, id: string): repo.AlertRul
   return rule
 }
 
-export const createRule = (deps: AlertDeps, teamId: string, input: AlertCreateInput): AlertRuleView => {
+export const createRule = (deps: AlertDeps, teamId: string, input: AlertCreateInput, by: Actor): AlertRuleView => {
   assertWebhookTargets(deps, input.channels)
   const fields = resolveFields(deps, teamId, input)
-  return presentRule(repo.insertRule(deps.meta, teamId, fields, deps.clock()), { revealSecrets: true })
+  const rule = repo.insertRule(deps.meta, teamId, fields, deps.clock())
+  recordAction(deps, by, teamId, 'alert.create', { type: 'alert_rule', id: rule.id }, { name: rule.name, project_id: rule.project_id })
+  return presentRule(rule, { revealSecrets: true })
 }
 
 export const getRule = (deps: AlertDeps, teamId: string, id: string): repo.AlertRule => requireRule(deps, teamId, id)
@@ -209,18 +212,20 @@ export const listRules = (
   return pageOf(rows, options.limit, (last) => ({ at: last.created_at, id: last.id }), (r) => presentRule(r))
 }
 
-export const updateRule = (deps: AlertDeps, teamId: string, id: string, input: AlertUpdateInput): AlertRuleView => {
+export const updateRule = (deps: AlertDeps, teamId: string, id: string, input: AlertUpdateInput, by: Actor): AlertRuleView => {
   const current = requireRule(deps, teamId, id)
   if (input.channels) assertWebhookTargets(deps, input.channels)
   const merged = { ...current, ...input }
   const fields = resolveFields(deps, teamId, merged, current)
   const updated = repo.updateRuleRow(deps.meta, teamId, id, fields, deps.clock())
   if (!updated) throw notFound('Alert rule')
+  recordAction(deps, by, teamId, 'alert.update', { type: 'alert_rule', id }, { fields: Object.keys(input) })
   return presentRule(updated, { revealSecrets: input.channels !== undefined })
 }
 
-export const deleteRule = (deps: AlertDeps, teamId: string, id: string): void => {
+export const deleteRule = (deps: AlertDeps, teamId: string, id: string, by: Actor): void => {
   if (!repo.deleteRuleRow(deps.meta, teamId, id)) throw notFound('Alert rule')
+  recordAction(deps, by, teamId, 'alert.delete', { type: 'alert_rule', id })
 }
 
 export const listRuleEvents = (
@@ -249,7 +254,7 @@ export const getEventView = (deps: AlertDeps, teamId: string, eventId: string): 
   presentEvents(deps.meta, [findEvent(deps, teamId, eventId).event])[0]!
 
 /** Acknowledges an open firing, or resolves an open or acknowledged one, by hand. */
-export const patchEvent = (deps: AlertDeps, teamId: string, eventId: string, input: EventPatchInput): AlertEventView => {
+export const patchEvent = (deps: AlertDeps, teamId: string, eventId: string, input: EventPatchInput, by: Actor): AlertEventView => {
   const { event } = findEvent(deps, teamId, eventId)
   const allowed = input.status === 'acknowledged' ? event.status === 'open' : event.status !== 'resolved'
   if (!allowed) {
@@ -258,5 +263,6 @@ export const patchEvent = (deps: AlertDeps, teamId: string, eventId: string, inp
     })
   }
   const updated = repo.setEventStatus(deps.meta, eventId, input.status, deps.clock(), 'manual')!
+  recordAction(deps, by, teamId, 'alert_event.update', { type: 'alert_event', id: eventId }, { status: updated.status })
   return presentEvents(deps.meta, [updated])[0]!
 }

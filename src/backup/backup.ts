@@ -14,7 +14,7 @@ import { errorMessage, UserError } from '../errors.js'
 import type { MetaDb } from '../meta/db.js'
 import { openMeta } from '../meta/db.js'
 import { listRuns, recordRun } from '../meta/ops-runs.js'
-import { recordAudit } from '../meta/audit.js'
+import { recordAction, type Actor } from '../meta/audit.js'
 import { getDefaultTeam } from '../meta/teams.js'
 import type { Step } from '../ops/steps.js'
 import { VERSION } from '../version.js'
@@ -258,6 +258,7 @@ export const runBackup = async (
   deps: BackupDeps,
   plan: ReturnType<typeof planBackup>,
   trigger: string,
+  by: Actor,
   runSteps: (steps: Step<BackupState>[], state: BackupState) => Promise<void> = async (steps, state) => {
     for (const step of steps) await step.run(state)
   },
@@ -279,6 +280,8 @@ export const runBackup = async (
     finishedAt: deps.clock(),
     summary: { path: state.dir, entries: manifest.counts.entries, bytes: manifest.files.reduce((n, f) => n + f.bytes, 0) },
   })
+  const team = getDefaultTeam(deps.meta)
+  if (team) recordAction(deps, by, team.id, 'backup.create', { type: 'backup', id: state.dir }, { entries: manifest.counts.entries, removed: state.removed })
   return { path: state.dir, manifest, removed: state.removed }
 }
 
@@ -459,13 +462,13 @@ export const planRestore = (options: {
   return { steps, state }
 }
 
-export const restoreRecorded = (paths: DataPaths, manifest: Manifest, dir: string, startedAt: Date, finishedAt: Date): void => {
+export const restoreRecorded = (paths: DataPaths, manifest: Manifest, dir: string, startedAt: Date, finishedAt: Date, by: Actor): void => {
   const meta = openMeta(paths.meta)
   try {
     recordRun(meta, { kind: 'restore', trigger: 'cli', startedAt, finishedAt, summary: { path: dir, entries: manifest.counts.entries, backup_created_at: manifest.created_at } })
     const team = getDefaultTeam(meta)
     if (team) {
-      recordAudit(meta, { teamId: team.id, actor: 'cli', action: 'backup.restore', target: { type: 'backup', id: dir }, details: { entries: manifest.counts.entries, backup_created_at: manifest.created_at } }, finishedAt)
+      recordAction({ meta, clock: () => finishedAt }, by, team.id, 'backup.restore', { type: 'backup', id: dir }, { entries: manifest.counts.entries, backup_created_at: manifest.created_at })
     }
   } finally {
     meta.close()

@@ -1,7 +1,4 @@
 import { Args, Flags } from '@oclif/core'
-import { AppError, UserError } from '../errors.js'
-import { resolveProject, type ProjectView } from '../logs/projects.js'
-import type { OpsContext } from '../ops/context.js'
 
 /** The editable project fields, shared by `project create` and `project update`. */
 export const projectFieldFlags = {
@@ -26,16 +23,3 @@ export const PROJECT_COLUMNS = [
   { key: 'ingest_token_prefix', header: 'token' },
   { key: 'created_at', header: 'created' },
 ] as const
-
-/** A project named on the command line by id or exact name; an unknown one points to `project list`. */
-export const projectByRef = (ctx: OpsContext, ref: string): ProjectView => {
-  try {
-    return resolveProject(ctx, ctx.team.id, ref)
-  } catch (err) {
-    if (!(err instanceof AppError) || err.code !== 'not_found') throw err
-    throw new UserError(`Project "${ref}" not found: no project has this id or exact name.`, {
-      code: 'not_found',
-      suggestions: ['`krafter-logs project list` shows the projects (names are exact, ids are UUIDs).'],
-    })
-  }
-}

@@ -65,16 +65,17 @@ const readRuleFile = (file: string): unknown => {
 }
 
 /**
- * The body for the rules API, from the file or the flags; its validation is the API's
- * (alerts/rules.ts), so a missing --threshold is reported as condition.threshold.
+ * The body for the rules API, from the file or the flags (--project is applied by the ops
+ * service); its validation is the API's (alerts/rules.ts), so a missing --threshold is
+ * reported as condition.threshold.
  */
-export const ruleBody = (flags: RuleFlagValues, projectId: string | undefined): unknown => {
+export const ruleBody = (flags: RuleFlagValues): Record<string, unknown> => {
   if (flags['from-file'] !== undefined) {
     const body = readRuleFile(flags['from-file'])
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new UserError(`${flags['from-file']} must hold one rule (a JSON object or YAML mapping).`, { exitCode: 2 })
     }
-    return projectId === undefined ? body : { ...body, project_id: projectId }
+    return body as Record<string, unknown>
   }
   const type = flags.type ?? (flags['threshold-percent'] !== undefined ? 'rate' : 'count')
   const channels = [
@@ -82,7 +83,6 @@ export const ruleBody = (flags: RuleFlagValues, projectId: string | undefined): 
     ...(flags.webhook !== undefined ? [defined({ type: 'webhook', url: flags.webhook, secret: flags['webhook-secret'] })] : []),
   ]
   return defined({
-    project_id: projectId,
     name: flags.name,
     query: flags.query,
     condition: defined({

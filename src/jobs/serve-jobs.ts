@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { AlertEvaluator } from '../alerts/evaluate.js'
 import type { Config } from '../config/config.js'
 import { runRetention, type RetentionDeps } from '../logs/retention.js'
-import { recordAudit } from '../meta/audit.js'
+import { SERVE_ACTOR } from '../meta/audit.js'
 import type { JobDefinition } from './scheduler.js'
 
 /** Every enabled alert rule, every `alerts.evaluate_every_seconds`. */
@@ -12,17 +12,12 @@ export const alertEvaluationJob = (evaluator: AlertEvaluator, config: Config): J
   run: () => evaluator.evaluateAll(),
 })
 
-/** The nightly cleanup at `retention.run_at` (UTC), recorded like a run from the API. */
+/** The nightly cleanup at `retention.run_at` (UTC), audited by runRetention like a run from the API (actor serve). */
 export const retentionJob = (deps: RetentionDeps, teamId: string, config: Config, logger?: Logger): JobDefinition => ({
   name: 'retention',
   schedule: { daily_at: config.retention.run_at },
   run: async () => {
-    const result = await runRetention(deps, teamId, { dry_run: false }, 'schedule')
-    recordAudit(
-      deps.meta,
-      { teamId, actor: 'serve', action: 'retention.run', target: { type: 'retention_run', id: result.run_id }, details: { scheduled: true, entries: result.total_entries } },
-      deps.clock(),
-    )
+    const result = await runRetention(deps, teamId, { dry_run: false }, 'schedule', SERVE_ACTOR)
     logger?.info({ run_id: result.run_id, entries_removed: result.total_entries }, 'retention cleanup done')
   },
 })

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { AppError, notFound } from '../errors.js'
+import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import * as repo from '../meta/projects.js'
 import { listStreams, type Stream } from '../meta/streams.js'
@@ -87,9 +88,10 @@ const requireProject = (deps: ProjectDeps, teamId: string, id: string): repo.Pro
   return project
 }
 
-export const createProject = (deps: ProjectDeps, teamId: string, input: ProjectCreateInput): ProjectWithToken => {
+export const createProject = (deps: ProjectDeps, teamId: string, input: ProjectCreateInput, by: Actor): ProjectWithToken => {
   try {
     const { project, ingestToken } = repo.insertProject(deps.meta, teamId, input, deps.clock())
+    recordAction(deps, by, teamId, 'project.create', { type: 'project', id: project.id }, { name: project.name })
     return { ...presentProject(project), ingest_token: ingestToken }
   } catch (err) {
     if (err instanceof repo.NameTakenError) throw nameTaken(input.name)
@@ -120,10 +122,11 @@ export const listProjects = (
   return pageOf(rows, options.limit, (last) => ({ created_at: last.created_at, id: last.id }), presentProject)
 }
 
-export const updateProject = (deps: ProjectDeps, teamId: string, id: string, input: ProjectUpdateInput): ProjectView => {
+export const updateProject = (deps: ProjectDeps, teamId: string, id: string, input: ProjectUpdateInput, by: Actor): ProjectView => {
   try {
     const project = repo.updateProjectRow(deps.meta, teamId, id, input, deps.clock())
     if (!project) throw notFound('Project')
+    recordAction(deps, by, teamId, 'project.update', { type: 'project', id }, { changes: input })
     return presentProject(project)
   } catch (err) {
     if (err instanceof repo.NameTakenError) throw nameTaken(String(input.name))
@@ -140,6 +143,7 @@ export const deleteProject = async (
   deps: ProjectDeps & { engine: Engine; flushIngest?: () => Promise<void> },
   teamId: string,
   id: string,
+  by: Actor,
 ): Promise<void> => {
   requireProject(deps, teamId, id)
   repo.rotateIngestToken(deps.meta, teamId, id, 0, deps.clock())
@@ -147,6 +151,7 @@ export const deleteProject = async (
   await deps.flushIngest?.()
   await deleteProjectEntries(deps.engine, id)
   repo.deleteProjectRow(deps.meta, teamId, id)
+  recordAction(deps, by, teamId, 'project.delete', { type: 'project', id })
 }
 
 export const rotateProjectToken = (
@@ -154,9 +159,11 @@ export const rotateProjectToken = (
   teamId: string,
   id: string,
   input: RotateTokenInput,
+  by: Actor,
 ): ProjectWithToken => {
   const result = repo.rotateIngestToken(deps.meta, teamId, id, input.grace_seconds, deps.clock())
   if (!result) throw notFound('Project')
+  recordAction(deps, by, teamId, 'project.rotate_token', { type: 'project', id }, { grace_seconds: input.grace_seconds, ingest_token_prefix: result.project.ingest_token_prefix })
   return { ...presentProject(result.project), ingest_token: result.ingestToken }
 }
 

@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
 import { logDeleteSql, logTable } from '../engine/schema.js'
 import { errorMessage, notFound } from '../errors.js'
+import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import { recordRun } from '../meta/ops-runs.js'
 import { getProject, listProjects, type Project } from '../meta/projects.js'
@@ -85,6 +86,7 @@ export const runRetention = async (
   teamId: string,
   input: RetentionInput,
   trigger: string,
+  by: Actor,
 ): Promise<RetentionResult> => {
   const started = deps.clock()
   const projects = input.project_id ? [getProject(deps.meta, teamId, input.project_id)] : allProjects(deps.meta, teamId)
@@ -107,6 +109,7 @@ export const runRetention = async (
     const finished = deps.clock()
     const summary = { dry_run: input.dry_run, projects: results, total_entries: results.reduce((n, r) => n + r.entries, 0) }
     const run = recordRun(deps.meta, { kind: 'retention', trigger, startedAt: started, finishedAt: finished, summary })
+    recordAction(deps, by, teamId, 'retention.run', { type: 'retention_run', id: run.id }, { dry_run: input.dry_run, project_id: input.project_id ?? null, entries: summary.total_entries })
     return { run_id: run.id, started_at: started.toISOString(), finished_at: finished.toISOString(), ...summary }
   } catch (err) {
     recordRun(deps.meta, { kind: 'retention', trigger, startedAt: started, finishedAt: deps.clock(), error: errorMessage(err) })

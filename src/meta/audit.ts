@@ -41,9 +41,22 @@ export interface AuditRecord {
   details?: Record<string, unknown>
 }
 
+/**
+ * Who did a management action: a key's prefix, `cli` (the CLI on this machine, also through a
+ * running serve) or `serve` (its own scheduled work), and the request id when it came over HTTP.
+ * Domain operations take it as a parameter and record the action themselves, so the same action
+ * records the same details whoever ran it.
+ */
+export interface Actor {
+  name: string
+  requestId?: string | null
+}
+export const CLI_ACTOR: Actor = { name: 'cli' }
+export const SERVE_ACTOR: Actor = { name: 'serve' }
+
 type Row = Omit<AuditEntry, 'details'> & { details: string | null; team_id: string }
 
-export const recordAudit = (db: MetaDb, record: AuditRecord, now: Date): void => {
+const recordAudit = (db: MetaDb, record: AuditRecord, now: Date): void => {
   db.prepare(
     `INSERT INTO audit_logs (id, team_id, at, actor, action, target_type, target_id, request_id, details)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -59,6 +72,16 @@ export const recordAudit = (db: MetaDb, record: AuditRecord, now: Date): void =>
     record.details === undefined ? null : JSON.stringify(record.details),
   )
 }
+
+/** The audit write of a domain operation: `action` on `target` by `by`, at the deps' clock. */
+export const recordAction = (
+  deps: { meta: MetaDb; clock: () => Date },
+  by: Actor,
+  teamId: string,
+  action: AuditAction,
+  target: { type: string; id?: string | null },
+  details?: Record<string, unknown>,
+): void => recordAudit(deps.meta, { teamId, actor: by.name, action, target, requestId: by.requestId, details }, deps.clock())
 
 export interface AuditPageKey {
   at: string

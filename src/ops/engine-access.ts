@@ -1,8 +1,15 @@
+import type { DataPaths } from '../config/paths.js'
 import { openEngine, type Engine } from '../engine/engine.js'
+import { UserError } from '../errors.js'
 import type { OpsContext } from './context.js'
-import type { RuntimeInfo } from './runtime.js'
+import { readRuntime, type RuntimeInfo } from './runtime.js'
 
 export type Via = 'server' | 'direct'
+
+/*
+ * The one place that decides, from serve.json, whether a command works through the running
+ * serve or on the data dir itself. Commands reach the server only through these.
+ */
 
 /**
  * Work a running `serve` must do itself: engine work (chDB lets one process open the data)
@@ -31,3 +38,13 @@ export const viaServerOrEngine = <T>(
       }
     },
   })
+
+/** Work that replaces what a running serve holds open (a restore) needs it stopped. */
+export const assertServeStopped = (paths: DataPaths, work: string): void => {
+  const running = readRuntime(paths)
+  if (running) {
+    throw new UserError(`krafter-logs serve is running on ${paths.root} (pid ${running.pid}); ${work} needs it stopped.`, {
+      suggestions: ['Stop serve (SIGTERM, or systemctl stop krafter-logs), restore, then start it again.'],
+    })
+  }
+}

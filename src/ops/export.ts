@@ -4,20 +4,22 @@ import path from 'node:path'
 import { Readable, Transform, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
-import { AppError, errorMessage, UserError, type ErrorCode } from '../errors.js'
-import type { ProjectView } from '../logs/projects.js'
+import { AppError, errorMessage, UserError } from '../errors.js'
 import { compileFilters, exportChunks, exportEntries, exportFileName, ExportInput, volumeStats, type StatsResult } from '../logs/search.js'
 import { parseInput } from '../validation.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
-import { callServer, type RuntimeInfo } from './runtime.js'
+import { StatsBucketsAnswer } from './answers.js'
+import { projectByRef } from './projects.js'
+import { callServer, requestServer } from './server-client.js'
 
 /** `--out -`: the export goes to standard output. */
 export const STDOUT = '-'
 
 /** What the CLI passes: the filter flags as given (strings), validated here with ExportInput. */
 export interface ExportRequest {
-  project: ProjectView
+  /** Project id or exact name. */
+  project: string
   filters: {
     q?: string
     from?: string
@@ -111,31 +113,6 @@ export const exportQuery = (input: Partial<ExportInput>): URLSearchParams => {
   return qs
 }
 
-/**
- * GET /logs/export on the running server as the local admin. The body is left unread for the
- * caller to stream; an error envelope becomes an AppError, as callServer does.
- */
-export const fetchExport = async (runtime: RuntimeInfo, input: ExportInput): Promise<Response> => {
-  let response: Response
-  try {
-    response = await fetch(new URL(`/api/v1/logs/export?${exportQuery(input)}`, runtime.url), {
-      headers: { authorization: `Bearer ${runtime.admin_token}` },
-      signal: AbortSignal.timeout(300_000),
-    })
-  } catch (err) {
-    throw new AppError('engine_unavailable', `Could not reach the running server at ${runtime.url}: ${errorMessage(err)}`)
-  }
-  if (!response.ok) {
-    const payload = (await response.json().catch(() => ({}))) as {
-      error?: { code: ErrorCode; message: string; details?: { field: string; message: string }[] }
-    }
-    const error = payload.error ?? { code: 'internal_error' as const, message: `HTTP ${response.status}` }
-    throw new AppError(error.code, error.message, { details: error.details })
-  }
-  if (!response.body) throw new AppError('internal_error', 'The server sent an export without a body')
-  return response
-}
-
 /** Matching entries in the whole range: the sum of the stats buckets, which the volume projection answers cheaply. */
 const matchedCount = (stats: Pick<StatsResult, 'buckets'>): number => stats.buckets.reduce((n, b) => n + b.total, 0)
 
@@ -146,7 +123,7 @@ const matchedCount = (stats: Pick<StatsResult, 'buckets'>): number => stats.buck
  * also counts what matched (GET /logs/stats on the same filters), so the CLI can say so.
  */
 export const runExport = async (ctx: OpsContext, request: ExportRequest): Promise<ExportResult> => {
-  const { project } = request
+  const project = projectByRef(ctx, request.project)
   const now = ctx.clock()
   // `to` fixed here, so the export and the count cover the same range.
   const raw: Record<string, unknown> = { project_id: project.id, to: String(now.getTime()) }
@@ -164,12 +141,13 @@ export const runExport = async (ctx: OpsContext, request: ExportRequest): Promis
 
   const { result, via } = await viaServerOrEngine(ctx, {
     server: async (runtime) => {
-      const response = await fetchExport(runtime, input)
+      const response = await requestServer(runtime, 'GET', `/logs/export?${exportQuery(input)}`, { timeoutMs: 300_000 })
+      if (!response.body) throw new AppError('internal_error', 'The server sent an export without a body')
       const entries = Number(response.headers.get('x-export-count') ?? 0)
       const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
       const bytes = await writeExport(body, target, request.force, stdout)
       const matched =
-        entries < input.limit ? entries : matchedCount((await callServer<StatsResult>(runtime, 'GET', `/logs/stats?${exportQuery(filters)}`)).data!)
+        entries < input.limit ? entries : matchedCount(await callServer(runtime, 'GET', `/logs/stats?${exportQuery(filters)}`, StatsBucketsAnswer))
       return { entries, bytes, matched }
     },
     direct: async (engine) => {

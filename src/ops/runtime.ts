@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { DataPaths } from '../config/paths.js'
-import { AppError, type ErrorCode } from '../errors.js'
 import { recordedProcessAlive, type ProcessRecord } from '../pid.js'
 import { LOCAL_ADMIN_PREFIX } from '../api/plugins/auth.js'
 
@@ -47,37 +46,4 @@ export const removeRuntime = (paths: DataPaths, pid = process.pid): void => {
     return
   }
   rmSync(paths.runtime, { force: true })
-}
-
-/** Calls the running server's API as the local admin; API errors come back as AppErrors. */
-export const callServer = async <T>(
-  runtime: RuntimeInfo,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; data: T | undefined }> => {
-  let response: Response
-  try {
-    response = await fetch(new URL(`/api/v1${path}`, runtime.url), {
-      method,
-      headers: {
-        authorization: `Bearer ${runtime.admin_token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(120_000),
-    })
-  } catch (err) {
-    throw new AppError('engine_unavailable', `Could not reach the running server at ${runtime.url}: ${(err as Error).message}`)
-  }
-  if (response.status === 204) return { status: 204, data: undefined }
-  const payload = (await response.json().catch(() => ({}))) as {
-    data?: T
-    error?: { code: ErrorCode; message: string; details?: { field: string; message: string }[] }
-  }
-  if (!response.ok) {
-    const error = payload.error ?? { code: 'internal_error' as const, message: `HTTP ${response.status}` }
-    throw new AppError(error.code, error.message, { details: error.details })
-  }
-  return { status: response.status, data: payload.data }
 }

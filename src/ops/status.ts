@@ -10,7 +10,8 @@ import { lastRun, type OpsRun } from '../meta/ops-runs.js'
 import { utcDay } from '../meta/usage.js'
 import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
-import { callServer } from './runtime.js'
+import { EngineFactsAnswer, JobsAnswer } from './answers.js'
+import { callServer } from './server-client.js'
 
 /** What the engine holds, as `status` and GET /admin/status show it. */
 export interface EngineFacts {
@@ -97,7 +98,7 @@ export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
   let via: Via
   try {
     const r = await viaServerOrEngine(ctx, {
-      server: async (runtime) => (await callServer<EngineFacts>(runtime, 'GET', '/admin/status')).data!,
+      server: async (runtime) => callServer(runtime, 'GET', '/admin/status', EngineFactsAnswer),
       direct: (opened) => engineFacts(opened),
     })
     engine = r.result
@@ -108,7 +109,7 @@ export const collectStatus = async (ctx: OpsContext): Promise<Status> => {
   }
   const now = ctx.clock()
   const { runtime } = ctx
-  const jobs = runtime ? await callServer<JobState[]>(runtime, 'GET', '/admin/jobs').then((r) => r.data ?? null, () => null) : []
+  const jobs = runtime ? await callServer(runtime, 'GET', '/admin/jobs', JobsAnswer).catch(() => null) : []
   return {
     data_dir: ctx.paths.root,
     serve: runtime

@@ -5,6 +5,7 @@ import { sendTestNotification } from '../../src/alerts/evaluate.js'
 import { Notifier } from '../../src/alerts/notify.js'
 import { isPrivateAddress } from '../../src/alerts/webhook-target.js'
 import { insertRule, type AlertRule } from '../../src/meta/alerts.js'
+import { CLI_ACTOR } from '../../src/meta/audit.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 import { startWebhookReceiver } from '../helpers/receivers.js'
 
@@ -133,7 +134,7 @@ describe('webhook targets', () => {
     const send = async (allow: boolean) => {
       const notifier = new Notifier({ meta: t.meta, config: { ...t.config, alerts: { ...t.config.alerts, allow_private_webhooks: allow } }, clock: t.clock.now, lookup })
       try {
-        return await sendTestNotification({ meta: t.meta, engine: t.engine, clock: t.clock.now, notifier }, rule)
+        return await sendTestNotification({ meta: t.meta, engine: t.engine, clock: t.clock.now, notifier }, rule, CLI_ACTOR)
       } finally {
         await notifier.close()
       }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { msUntilNext } from '../../src/jobs/schedule.js'
+import { runRetention } from '../../src/logs/retention.js'
+import { SERVE_ACTOR } from '../../src/meta/audit.js'
 import { lastRun } from '../../src/meta/ops-runs.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 
@@ -101,5 +103,27 @@ describe('retention cleanup', () => {
     expect(msUntilNext('03:30', at('2026-11-27T03:30:00Z'))).toBe(DAY)
     expect(msUntilNext('03:30', at('2026-11-27T23:59:00Z'))).toBe(3.5 * 3_600_000 + 60_000)
     expect(msUntilNext('00:00', at('2026-12-31T12:00:00Z'))).toBe(12 * 3_600_000)
+  })
+
+  it("records the same retention.run details from the API as from serve's schedule", async () => {
+    const p = await t.project({ name: 'audited', retention_days: 2 })
+    await ingestAged(p.ingest_token, [1.5, 0.5])
+    t.clock.advance(DAY)
+    const viaApi = await api('POST', '/admin/retention/run', {})
+    expect(viaApi.statusCode, viaApi.body).toBe(200)
+    // As serve's scheduler calls it (src/ops/serve.ts).
+    t.clock.advance(DAY)
+    const scheduled = await runRetention({ meta: t.meta, engine: t.engine, clock: t.clock.now }, t.teamId, { dry_run: false }, 'schedule', SERVE_ACTOR)
+    expect(viaApi.json().data.total_entries).toBeGreaterThan(0)
+
+    const log = await api('GET', '/audit-logs?action=retention.run')
+    const entries = (log.json().data as { actor: string; target_id: string; request_id: string | null; details: unknown }[]).slice(0, 2)
+    expect(entries.map((e) => [e.actor, e.target_id])).toEqual([
+      ['serve', scheduled.run_id],
+      [t.teamKey.slice(0, 12), viaApi.json().data.run_id],
+    ])
+    expect(entries[0]!.request_id).toBeNull()
+    expect(entries[0]!.details).toEqual({ dry_run: false, project_id: null, entries: scheduled.total_entries })
+    expect(entries[1]!.details).toEqual({ dry_run: false, project_id: null, entries: viaApi.json().data.total_entries })
   })
 })

@@ -7,7 +7,7 @@ import { engineFacts } from '../../ops/status.js'
 import type { AppContext } from '../app.js'
 import { assertProjectAccess, assertUnlimited } from '../plugins/auth.js'
 import { ok } from '../respond.js'
-import { audit } from '../audit.js'
+import { actorOf } from '../audit.js'
 
 /** Retention checks its own scope (one project or all of them); the rest acts on the whole team. */
 const admin = { auth: { kind: 'team', scope: 'admin' } } as const
@@ -26,15 +26,13 @@ export const adminRoutes = async (fastify: FastifyInstance, deps: AppContext): P
   app.post('/admin/retention/run', { config: admin, schema: { body: body(RetentionInput), querystring: NoQuery } }, async (request) => {
     const { project_id: projectId } = request.body
     const { teamId } = projectId ? assertProjectAccess(request, projectId) : assertUnlimited(request)
-    const result = await runRetention({ ...deps, flushIngest }, teamId, request.body, 'api')
-    audit(request, deps, 'retention.run', { type: 'retention_run', id: result.run_id }, { dry_run: result.dry_run, project_id: projectId ?? null, entries: result.total_entries })
+    const result = await runRetention({ ...deps, flushIngest }, teamId, request.body, 'api', actorOf(request))
     return ok(request, result)
   })
 
   app.post('/admin/backups', { config: teamWide, schema: { body: body(BackupInput), querystring: NoQuery } }, async (request, reply) => {
     const backupDeps = { ...deps, flushIngest: async () => (await flushIngest(), deps.ingest.usage.flush()) }
-    const result = await runBackup(backupDeps, planBackup(backupDeps, request.body), 'api')
-    audit(request, deps, 'backup.create', { type: 'backup', id: result.path }, { entries: result.manifest.counts.entries, removed: result.removed })
+    const result = await runBackup(backupDeps, planBackup(backupDeps, request.body), 'api', actorOf(request))
     return reply.status(201).send(ok(request, result))
   })
 

@@ -20,7 +20,7 @@ import {
 import type { AppContext } from '../app.js'
 import { assertProjectAccess, teamOf } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
-import { audit } from '../audit.js'
+import { actorOf } from '../audit.js'
 
 const IdParams = z.object({ id: z.uuid('must be an id (UUID)') }).strict()
 const page = {
@@ -53,9 +53,7 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
 
   app.post('/logs/alerts', { config: write, schema: { body: AlertCreateInput, querystring: NoQuery } }, async (request, reply) => {
     const { teamId } = assertProjectAccess(request, request.body.project_id)
-    const created = createRule(deps, teamId, request.body)
-    audit(request, deps, 'alert.create', { type: 'alert_rule', id: created.id }, { name: created.name, project_id: created.project_id })
-    return reply.status(201).send(ok(request, created))
+    return reply.status(201).send(ok(request, createRule(deps, teamId, request.body, actorOf(request))))
   })
 
   app.get('/logs/alerts/:id', { config: read, schema: { params: IdParams, querystring: NoQuery } }, async (request) =>
@@ -68,23 +66,18 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
     async (request) => {
       rule(request, request.params.id)
       if (request.body.project_id) assertProjectAccess(request, request.body.project_id)
-      const updated = updateRule(deps, teamOf(request).teamId, request.params.id, request.body)
-      audit(request, deps, 'alert.update', { type: 'alert_rule', id: updated.id }, { fields: Object.keys(request.body) })
-      return ok(request, updated)
+      return ok(request, updateRule(deps, teamOf(request).teamId, request.params.id, request.body, actorOf(request)))
     },
   )
 
   app.delete('/logs/alerts/:id', { config: write, schema: { params: IdParams, querystring: NoQuery } }, async (request, reply) => {
     rule(request, request.params.id)
-    deleteRule(deps, teamOf(request).teamId, request.params.id)
-    audit(request, deps, 'alert.delete', { type: 'alert_rule', id: request.params.id })
+    deleteRule(deps, teamOf(request).teamId, request.params.id, actorOf(request))
     return reply.status(204).send()
   })
 
   app.post('/logs/alerts/:id/test', { config: write, schema: { params: IdParams, querystring: NoQuery } }, async (request) => {
-    const result = await sendTestNotification(deps, rule(request, request.params.id))
-    audit(request, deps, 'alert.test', { type: 'alert_rule', id: request.params.id }, { ok: result.ok })
-    return ok(request, result)
+    return ok(request, await sendTestNotification(deps, rule(request, request.params.id), actorOf(request)))
   })
 
   app.get('/logs/alerts/:id/events', { config: read, schema: { params: IdParams, querystring: EventsQuery } }, async (request) => {
@@ -104,9 +97,7 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
     async (request) => {
       const { teamId } = teamOf(request)
       assertProjectAccess(request, findEvent(deps, teamId, request.params.id).rule.project_id)
-      const event = patchEvent(deps, teamId, request.params.id, request.body)
-      audit(request, deps, 'alert_event.update', { type: 'alert_event', id: event.id }, { status: event.status })
-      return ok(request, event)
+      return ok(request, patchEvent(deps, teamId, request.params.id, request.body, actorOf(request)))
     },
   )
 }

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { AuditQuery, auditPage } from '../../access/audit.js'
 import { createKey, KeyCreateInput, listKeys, revokeKey, type Grantor } from '../../access/keys.js'
 import type { AppContext } from '../app.js'
-import { audit } from '../audit.js'
+import { actorOf } from '../audit.js'
 import { teamOf, type Principal } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 
@@ -29,14 +29,12 @@ export const keyRoutes = async (fastify: FastifyInstance, deps: AppContext): Pro
   )
 
   app.post('/keys', { config: admin, schema: { body: KeyCreateInput, querystring: NoQuery } }, async (request, reply) => {
-    const created = createKey(deps, grantorOf(teamOf(request)), request.body)
-    audit(request, deps, 'key.create', { type: 'api_key', id: created.id }, { name: created.name, prefix: created.prefix, scopes: created.scopes, project_ids: created.project_ids })
+    const created = createKey(deps, grantorOf(teamOf(request)), request.body, actorOf(request))
     return reply.status(201).send(ok(request, created))
   })
 
   app.delete('/keys/:id', { config: admin, schema: { params: IdParams, querystring: NoQuery } }, async (request, reply) => {
-    const revoked = revokeKey(deps, grantorOf(teamOf(request)), request.params.id)
-    audit(request, deps, 'key.revoke', { type: 'api_key', id: revoked.id }, { prefix: revoked.prefix })
+    revokeKey(deps, grantorOf(teamOf(request)), request.params.id, actorOf(request))
     return reply.status(204).send()
   })
 

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { AppContext } from '../app.js'
 import { assertProjectAccess, teamOf } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
-import { audit } from '../audit.js'
+import { actorOf } from '../audit.js'
 import {
   ProjectCreateInput,
   ProjectUpdateInput,
@@ -48,8 +48,7 @@ export const projectRoutes = async (fastify: FastifyInstance, deps: AppContext):
       // A key limited to some projects cannot create new ones outside its list.
       assertProjectAccess(request, '')
     }
-    const created = createProject(deps, principal.teamId, request.body)
-    audit(request, deps, 'project.create', { type: 'project', id: created.id }, { name: created.name })
+    const created = createProject(deps, principal.teamId, request.body, actorOf(request))
     return reply.status(201).send(ok(request, created))
   })
 
@@ -63,17 +62,15 @@ export const projectRoutes = async (fastify: FastifyInstance, deps: AppContext):
     { config: write, schema: { params: ProjectParams, body: ProjectUpdateInput, querystring: NoQuery } },
     async (request) => {
       const { teamId } = assertProjectAccess(request, request.params.id)
-      const updated = updateProject(deps, teamId, request.params.id, request.body)
-      audit(request, deps, 'project.update', { type: 'project', id: updated.id }, { changes: request.body })
+      const updated = updateProject(deps, teamId, request.params.id, request.body, actorOf(request))
       return ok(request, updated)
     },
   )
 
   app.delete('/logs/projects/:id', { config: write, schema: { params: ProjectParams, querystring: NoQuery } }, async (request, reply) => {
     const { teamId } = assertProjectAccess(request, request.params.id)
-    await deleteProject({ ...deps, flushIngest: () => deps.ingest.batcher.drain() }, teamId, request.params.id)
+    await deleteProject({ ...deps, flushIngest: () => deps.ingest.batcher.drain() }, teamId, request.params.id, actorOf(request))
     deps.ingest.usage.forget(request.params.id)
-    audit(request, deps, 'project.delete', { type: 'project', id: request.params.id })
     return reply.status(204).send()
   })
 
@@ -82,9 +79,7 @@ export const projectRoutes = async (fastify: FastifyInstance, deps: AppContext):
     { config: write, schema: { params: ProjectParams, body: z.preprocess((v) => v ?? {}, RotateTokenInput), querystring: NoQuery } },
     async (request) => {
       const { teamId } = assertProjectAccess(request, request.params.id)
-      const rotated = rotateProjectToken(deps, teamId, request.params.id, request.body)
-      audit(request, deps, 'project.rotate_token', { type: 'project', id: rotated.id }, { grace_seconds: request.body.grace_seconds, ingest_token_prefix: rotated.ingest_token_prefix })
-      return ok(request, rotated)
+      return ok(request, rotateProjectToken(deps, teamId, request.params.id, request.body, actorOf(request)))
     },
   )
 
