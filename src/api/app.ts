@@ -16,6 +16,8 @@ import { alertRoutes } from './routes/alerts.js'
 import { adminRoutes } from './routes/admin.js'
 import { keyRoutes } from './routes/keys.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { openApiRoutes } from './routes/openapi.js'
+import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
@@ -43,6 +45,13 @@ export interface AppDeps {
  * Builds the whole HTTP API from explicit dependencies; it does not listen (serve does), so
  * tests build the same app over a temp data dir and call it with inject.
  */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The routes' schemas: the OpenAPI document and the contract tests read them. */
+    contract: ApiContract
+  }
+}
+
 export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier; metrics: Metrics }
 
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
@@ -116,6 +125,9 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   })
   registerErrorHandling(app)
   registerAuth(app, deps)
+  const contract = new ApiContract()
+  contract.collect(app)
+  app.decorate('contract', contract)
 
   // Requests in flight finish before close resolves; their rows are in the batcher: flush them.
   app.addHook('onClose', async () => {
@@ -134,6 +146,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(alertRoutes, deps)
       await api.register(adminRoutes, deps)
       await api.register(keyRoutes, deps)
+      await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },
   )

@@ -283,6 +283,9 @@ export const Health = z
   })
   .meta({ id: 'Health' })
 
+/** GET /api/v1/openapi.json: an OpenAPI 3.1 document (its shape is OpenAPI's, not ours). */
+export const OpenApiDocument = z.record(z.string(), z.unknown()).meta({ description: 'OpenAPI 3.1 document' })
+
 export const MetricsText = z.string().meta({ description: 'Prometheus text format 0.0.4', 'x-media-types': ['text/plain'] })
 
 // Compile-time: each schema has exactly the fields of the value it serializes, so the
