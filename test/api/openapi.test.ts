@@ -34,6 +34,15 @@ describe('the OpenAPI document', () => {
     expect(spec.paths['/api/v1/logs/projects/{id}']?.get?.responses['200']).toBeDefined()
   })
 
+  it('resolves every $ref to a component and carries no converter leftovers', () => {
+    const text = JSON.stringify(spec)
+    const components = (spec as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas
+    const refs = [...text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!)
+    expect(refs.length).toBeGreaterThan(20)
+    expect(refs.filter((name) => !components[name])).toEqual([])
+    expect(text).not.toMatch(/"\$id"|PLACEHOLDER/)
+  })
+
   it('is what docs/openapi.json ships (regenerate with npm run openapi)', () => {
     const shipped = JSON.parse(readFileSync(path.join(root, 'docs', 'openapi.json'), 'utf8'))
     expect(spec).toEqual(shipped)
@@ -134,5 +143,52 @@ describe('the JSON examples of docs/api.md', () => {
     }
     expect(failures).toEqual([])
     expect(checked).toBeGreaterThanOrEqual(18)
+  })
+})
+
+/** A curl command of docs/api.md: its method, the API path it calls and its JSON body. */
+interface CurlExample {
+  heading: string
+  line: number
+  method: string
+  path: string
+  body: string
+}
+const curlExamples = (): CurlExample[] => {
+  const found: CurlExample[] = []
+  let heading = ''
+  const lines = apiDoc.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    if (/^#{2,3} /.test(lines[i]!)) heading = lines[i]!.replace(/^#+ /, '')
+    if (!/^curl /.test(lines[i]!)) continue
+    let command = lines[i]!
+    const start = i + 1
+    // Continuation lines, and the lines of a body that spans several.
+    while ((/\\$/.test(command) || (command.match(/'/g) ?? []).length % 2 === 1) && i + 1 < lines.length) command = `${command.replace(/\\$/, '')}\n${lines[++i]}`
+    const url = command.match(/(?:\$KRAFTER_URL|https?:\/\/[^/\s"]+\/api\/v1)(\/[^\s"?\\]*)/)
+    // '"$VAR"' splices a shell variable into the single-quoted body: an id in these examples.
+    const body = command.replace(/'"\$\w+"'/g, '3f6c1b2a-8d4e-4c71-9a35-0b2e7d9f1c44').match(/-d '([\s\S]*?)'/)
+    if (!url || !body || !/^\s*[[{]/.test(body[1]!)) continue
+    const method = command.match(/-X (\w+)/)?.[1] ?? 'POST'
+    found.push({ heading, line: start, method, path: url[1]!, body: body[1]! })
+  }
+  return found
+}
+
+describe('the example requests of docs/api.md', () => {
+  it('each pass the body schema of the route they call (the validation section shows refused ones)', () => {
+    const results = curlExamples().map((example) => {
+      const route = t.app.routeTable.find(
+        (r) => r.method === example.method && new RegExp(`^${r.url.replace(/:\w+/g, '[^/]+')}$`).test(`/api/v1${example.path}`),
+      )
+      const schema = route && t.app.contract.bodySchema(route.method, route.url)
+      const valid = schema ? schema.safeParse(JSON.parse(example.body)).success : undefined
+      return { at: `line ${example.line}: ${example.method} ${example.path}`, route: route?.url, schema: Boolean(schema), valid, refused: example.heading.startsWith('Validation') }
+    })
+    expect(results.filter((r) => !r.route)).toEqual([])
+    // Ingest bodies are bytes (NDJSON, gzip): the ingest tests hold them to the entry rules.
+    const checked = results.filter((r) => r.schema)
+    expect(checked.filter((r) => r.valid !== !r.refused)).toEqual([])
+    expect(checked.length).toBeGreaterThanOrEqual(7)
   })
 })

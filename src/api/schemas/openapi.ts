@@ -22,6 +22,30 @@ const INGEST_BODIES: Record<string, Json> = {
   },
 }
 
+/**
+ * Drops `$schema` and `$id` from every schema: OpenAPI 3.1 sets the dialect once
+ * (jsonSchemaDialect), and the converter leaves a placeholder `$id` that would rebase refs.
+ */
+const withoutSchemaIds = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(withoutSchemaIds)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '$schema' && k !== '$id').map(([k, v]) => [k, withoutSchemaIds(v)]))
+}
+
+/** Components the operations reach through $ref: the converter adds an unused `…Input` twin of every named response schema. */
+const reachableComponents = (paths: unknown, schemas: Record<string, unknown>): Record<string, unknown> => {
+  const kept = new Set<string>()
+  const visit = (value: unknown): void => {
+    for (const [, name] of JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
+      if (kept.has(name!) || !schemas[name!]) continue
+      kept.add(name!)
+      visit(schemas[name!])
+    }
+  }
+  visit(paths)
+  return Object.fromEntries(Object.entries(schemas).filter(([name]) => kept.has(name)).sort(([a], [b]) => a.localeCompare(b)))
+}
+
 const openApiPath = (url: string): string => url.replace(/:(\w+)/g, '{$1}')
 
 const responseEntry = (status: string, schema: Json): Json => {
@@ -64,6 +88,11 @@ export class ApiContract {
     return response[String(status)] ?? response[`${String(status)[0]}xx`]
   }
 
+  /** The zod schema a route validates its JSON body with, if it takes one. */
+  bodySchema(method: string, url: string): z.ZodType | undefined {
+    return this.routes.find((r) => r.method === method && r.url === url)?.schema.body as z.ZodType | undefined
+  }
+
   document(): Json {
     this.built ??= this.build()
     return this.built
@@ -72,6 +101,7 @@ export class ApiContract {
   private build(): Json {
     const openapiObject = {
       openapi: OPENAPI,
+      jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
       info: { title: 'Krafter Logs API', version: VERSION, description: 'Generated from the routes; docs/api.md is the prose reference.' },
       servers: [{ url: '/' }],
       components: {
@@ -99,6 +129,9 @@ export class ApiContract {
       if (INGEST_BODIES[route.url]) operation.requestBody = { required: true, content: INGEST_BODIES[route.url] }
       ;(paths[openApiPath(route.url)] ??= {})[route.method.toLowerCase()] = operation
     }
-    return { ...(jsonSchemaTransformObject({ openapiObject } as never) as Json), paths }
+    const { components } = jsonSchemaTransformObject({ openapiObject } as never) as unknown as { components: { schemas: Record<string, unknown> } }
+    const cleanPaths = withoutSchemaIds(paths)
+    const schemas = reachableComponents(cleanPaths, withoutSchemaIds(components.schemas) as Record<string, unknown>)
+    return { ...openapiObject, components: { ...openapiObject.components, schemas }, paths: cleanPaths }
   }
 }
