@@ -26,6 +26,13 @@ import { RejectionLog, type IngestDeps } from '../logs/ingest.js'
 import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The routes' schemas: the OpenAPI document and the contract tests read them. */
+    contract: ApiContract
+  }
+}
+
 export interface AppDeps {
   config: Config
   paths: DataPaths
@@ -45,13 +52,6 @@ export interface AppDeps {
  * Builds the whole HTTP API from explicit dependencies; it does not listen (serve does), so
  * tests build the same app over a temp data dir and call it with inject.
  */
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The routes' schemas: the OpenAPI document and the contract tests read them. */
-    contract: ApiContract
-  }
-}
-
 export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier; metrics: Metrics }
 
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {

@@ -9,7 +9,7 @@ const apiDoc = readFileSync(path.join(root, 'docs', 'api.md'), 'utf8')
 const METHOD_PATH = /`(GET|POST|PUT|PATCH|DELETE) (\/[^\s`?]*)/g
 
 let t: TestApp
-let spec: { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }
+let spec: { openapi: string; paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>> }
 beforeAll(async () => {
   t = await createTestApp()
   const res = await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })
@@ -41,6 +41,8 @@ describe('the OpenAPI document', () => {
     expect(refs.length).toBeGreaterThan(20)
     expect(refs.filter((name) => !components[name])).toEqual([])
     expect(text).not.toMatch(/"\$id"|PLACEHOLDER/)
+    const operationIds = Object.values(spec.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId))
+    expect(new Set(operationIds).size).toBe(operationIds.length)
   })
 
   it('is what docs/openapi.json ships (regenerate with npm run openapi)', () => {
