@@ -16,6 +16,8 @@ import { alertRoutes } from './routes/alerts.js'
 import { adminRoutes } from './routes/admin.js'
 import { keyRoutes } from './routes/keys.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { openApiRoutes } from './routes/openapi.js'
+import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
 import { InsertBatcher } from '../logs/batcher.js'
@@ -24,6 +26,13 @@ import { RejectionLog, type IngestDeps } from '../logs/ingest.js'
 import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
 import type { Scheduler } from '../jobs/scheduler.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The routes' schemas: the OpenAPI document and the contract tests read them. */
+    contract: ApiContract
+  }
+}
 
 export interface AppDeps {
   config: Config
@@ -119,6 +128,9 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   })
   registerErrorHandling(app)
   registerAuth(app, deps)
+  const contract = new ApiContract()
+  contract.collect(app)
+  app.decorate('contract', contract)
 
   // Requests in flight finish before close resolves; their rows are in the batcher: flush them.
   app.addHook('onClose', async () => {
@@ -137,6 +149,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(alertRoutes, deps)
       await api.register(adminRoutes, deps)
       await api.register(keyRoutes, deps)
+      await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },
   )

@@ -4,7 +4,6 @@ import type { BackupInfo, BackupResult, Manifest } from '../backup/backup.js'
 import type { ProjectWithToken } from '../logs/projects.js'
 import type { RetentionResult } from '../logs/retention.js'
 import type { StatsResult } from '../logs/search.js'
-import type { JobState } from '../jobs/scheduler.js'
 import type { EngineFacts } from './status.js'
 
 /*
@@ -122,20 +121,5 @@ export const StatsBucketsAnswer: z.ZodType<Pick<StatsResult, 'buckets'>> = z.obj
   ),
 })
 
-const isoOrNull = z.string().nullable()
-export const JobsAnswer: z.ZodType<JobState[]> = z.array(
-  z.object({
-    name: z.string(),
-    schedule: z.union([z.object({ every_seconds: z.number() }), z.object({ daily_at_utc: z.string() })]),
-    running: z.boolean(),
-    next_run_at: isoOrNull,
-    last_started_at: isoOrNull,
-    last_finished_at: isoOrNull,
-    last_duration_ms: z.number().nullable(),
-    last_result: z.enum(['ok', 'failed']).nullable(),
-    last_error: z.string().nullable(),
-    last_success_at: isoOrNull,
-    runs: z.number(),
-    failures: z.number(),
-  }),
-)
+/** serve's background jobs: the API's own schema (src/api/schemas). */
+export { JobList as JobsAnswer } from '../api/schemas/index.js'

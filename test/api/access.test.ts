@@ -96,11 +96,11 @@ const call = (route: RouteEntry, headers: Record<string, string>) => {
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
-  it('has a sample request for every protected route and only health is open', () => {
+  it('has a sample request for every protected route and only health and the OpenAPI document are open', () => {
     const samples = sampleRequests()
     const missing = protectedRoutes().map((r) => `${r.method} ${r.url}`).filter((k) => !samples[k])
     expect(missing).toEqual([])
-    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(['/api/v1/healthz', '/healthz'])
+    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(['/api/v1/healthz', '/api/v1/openapi.json', '/healthz'])
   })
 
   it('refuses no token, malformed headers, unknown, expired and revoked keys, and the wrong kind of token', async () => {

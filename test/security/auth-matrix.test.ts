@@ -94,6 +94,8 @@ const freshProject = async (): Promise<Call & { id: string }> => {
 const routes = (): Record<string, RouteSpec> => ({
   'GET /healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/healthz' })) },
   'GET /api/v1/healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/api/v1/healthz' })) },
+  // The public contract: no data in it, so open like health.
+  'GET /api/v1/openapi.json': { auth: none, samples: one('filtered', 200, () => ({ url: '/api/v1/openapi.json' })) },
   // Open to this machine's scraper; from elsewhere (or through a proxy) a team key for all projects.
   'GET /metrics': {
     auth: team('logs:read', true, true),
@@ -300,7 +302,7 @@ describe('auth matrix: every route × every kind of token', () => {
             expect(body.request_id, what).toBe(res.headers['x-request-id'])
             expect(res.body, what).not.toMatch(TOKEN_PATTERN)
             expect(res.body, what).not.toMatch(/at .*\.[jt]s:\d+/)
-          } else if (res.statusCode !== 204 && String(res.headers['content-type']).startsWith('application/json') && !route.url.endsWith('/healthz')) {
+          } else if (res.statusCode !== 204 && String(res.headers['content-type']).startsWith('application/json') && !route.url.endsWith('/healthz') && !route.url.endsWith('/openapi.json')) {
             expect(res.json().request_id, what).toBe(res.headers['x-request-id'])
           }
         }

@@ -21,6 +21,7 @@ import type { AppContext } from '../app.js'
 import { assertProjectAccess, teamOf } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 import { actorOf } from '../audit.js'
+import { AlertEvent, AlertRule, AlertTestResult, envelope, errorResponses, NoContent, pageEnvelope } from '../schemas/index.js'
 
 const IdParams = z.object({ id: z.uuid('must be an id (UUID)') }).strict()
 const page = {
@@ -44,25 +45,25 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
     return found
   }
 
-  app.get('/logs/alerts', { config: read, schema: { querystring: ListQuery } }, async (request) => {
+  app.get('/logs/alerts', { config: read, schema: { querystring: ListQuery, response: { 200: pageEnvelope(AlertRule), ...errorResponses } } }, async (request) => {
     const principal = teamOf(request)
     if (request.query.project_id) assertProjectAccess(request, request.query.project_id)
     const { project_id: projectId, ...paging } = request.query
     return okPage(request, listRules(deps, principal.teamId, { ...paging, projectId, projectIds: principal.projectIds }))
   })
 
-  app.post('/logs/alerts', { config: write, schema: { body: AlertCreateInput, querystring: NoQuery } }, async (request, reply) => {
+  app.post('/logs/alerts', { config: write, schema: { body: AlertCreateInput, querystring: NoQuery, response: { 201: envelope(AlertRule), ...errorResponses } } }, async (request, reply) => {
     const { teamId } = assertProjectAccess(request, request.body.project_id)
     return reply.status(201).send(ok(request, createRule(deps, teamId, request.body, actorOf(request))))
   })
 
-  app.get('/logs/alerts/:id', { config: read, schema: { params: IdParams, querystring: NoQuery } }, async (request) =>
+  app.get('/logs/alerts/:id', { config: read, schema: { params: IdParams, querystring: NoQuery, response: { 200: envelope(AlertRule), ...errorResponses } } }, async (request) =>
     ok(request, presentRule(rule(request, request.params.id))),
   )
 
   app.put(
     '/logs/alerts/:id',
-    { config: write, schema: { params: IdParams, body: AlertUpdateInput, querystring: NoQuery } },
+    { config: write, schema: { params: IdParams, body: AlertUpdateInput, querystring: NoQuery, response: { 200: envelope(AlertRule), ...errorResponses } } },
     async (request) => {
       rule(request, request.params.id)
       if (request.body.project_id) assertProjectAccess(request, request.body.project_id)
@@ -70,22 +71,22 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
     },
   )
 
-  app.delete('/logs/alerts/:id', { config: write, schema: { params: IdParams, querystring: NoQuery } }, async (request, reply) => {
+  app.delete('/logs/alerts/:id', { config: write, schema: { params: IdParams, querystring: NoQuery, response: { 204: NoContent, ...errorResponses } } }, async (request, reply) => {
     rule(request, request.params.id)
     deleteRule(deps, teamOf(request).teamId, request.params.id, actorOf(request))
     return reply.status(204).send()
   })
 
-  app.post('/logs/alerts/:id/test', { config: write, schema: { params: IdParams, querystring: NoQuery } }, async (request) => {
+  app.post('/logs/alerts/:id/test', { config: write, schema: { params: IdParams, querystring: NoQuery, response: { 200: envelope(AlertTestResult), ...errorResponses } } }, async (request) => {
     return ok(request, await sendTestNotification(deps, rule(request, request.params.id), actorOf(request)))
   })
 
-  app.get('/logs/alerts/:id/events', { config: read, schema: { params: IdParams, querystring: EventsQuery } }, async (request) => {
+  app.get('/logs/alerts/:id/events', { config: read, schema: { params: IdParams, querystring: EventsQuery, response: { 200: pageEnvelope(AlertEvent), ...errorResponses } } }, async (request) => {
     rule(request, request.params.id)
     return okPage(request, listRuleEvents(deps, teamOf(request).teamId, request.params.id, request.query))
   })
 
-  app.get('/logs/alert-events/:id', { config: read, schema: { params: IdParams, querystring: NoQuery } }, async (request) => {
+  app.get('/logs/alert-events/:id', { config: read, schema: { params: IdParams, querystring: NoQuery, response: { 200: envelope(AlertEvent), ...errorResponses } } }, async (request) => {
     const { teamId } = teamOf(request)
     assertProjectAccess(request, findEvent(deps, teamId, request.params.id).rule.project_id)
     return ok(request, getEventView(deps, teamId, request.params.id))
@@ -93,7 +94,7 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
 
   app.patch(
     '/logs/alert-events/:id',
-    { config: write, schema: { params: IdParams, body: EventPatchInput, querystring: NoQuery } },
+    { config: write, schema: { params: IdParams, body: EventPatchInput, querystring: NoQuery, response: { 200: envelope(AlertEvent), ...errorResponses } } },
     async (request) => {
       const { teamId } = teamOf(request)
       assertProjectAccess(request, findEvent(deps, teamId, request.params.id).rule.project_id)

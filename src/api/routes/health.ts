@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../app.js'
 import { VERSION } from '../../version.js'
+import { errorResponses, Health } from '../schemas/index.js'
 
 /**
  * Liveness for load balancers and `status`: no auth. 503 and `degraded` while the engine does
@@ -8,7 +9,7 @@ import { VERSION } from '../../version.js'
  * not healthy); refused records are shown so a misconfigured shipper is visible here too.
  */
 export const healthRoutes = async (app: FastifyInstance, deps: AppContext): Promise<void> => {
-  app.get('/healthz', { config: { auth: { kind: 'none' } } }, async (_request, reply) => {
+  app.get('/healthz', { config: { auth: { kind: 'none' } }, schema: { response: { 200: Health, 503: Health, ...errorResponses } } }, async (_request, reply) => {
     const engineOk = await deps.engine.ping()
     deps.metrics.engineUp.set(engineOk ? 1 : 0)
     const failing = deps.ingest.batcher.failingSince()

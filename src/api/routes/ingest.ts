@@ -9,6 +9,7 @@ import { TokenBucketLimiter } from '../../security/rate-limit.js'
 import type { AppContext } from '../app.js'
 import { ingestOf } from '../plugins/auth.js'
 import { ok } from '../respond.js'
+import { envelope, errorResponses, IngestAnswer } from '../schemas/index.js'
 
 const gunzipAsync = promisify(gunzip)
 const BODY_TYPES = ['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines']
@@ -96,7 +97,7 @@ export const ingestRoutes = async (app: FastifyInstance, deps: AppContext): Prom
     return body
   }
 
-  app.post('/logs/ingest', { config, onRequest: rateLimit }, async (request, reply) => {
+  app.post('/logs/ingest', { config, onRequest: rateLimit, schema: { response: { 202: envelope(IngestAnswer), ...errorResponses } } }, async (request, reply) => {
     let line: Line
     try {
       line = { number: 1, ...parseJsonBody(bodyOf(request)) }
@@ -108,7 +109,7 @@ export const ingestRoutes = async (app: FastifyInstance, deps: AppContext): Prom
     return reply.status(202).send(ok(request, result))
   })
 
-  app.post('/logs/ingest/batch', { config, onRequest: rateLimit }, async (request, reply) => {
+  app.post('/logs/ingest/batch', { config, onRequest: rateLimit, schema: { response: { 202: envelope(IngestAnswer), ...errorResponses } } }, async (request, reply) => {
     const lines = batchLines(request, bodyOf(request))
     const result = await ingestLines(deps.ingest, ingestOf(request).project, lines)
     return reply.status(202).send(ok(request, result))

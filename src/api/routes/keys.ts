@@ -7,6 +7,7 @@ import type { AppContext } from '../app.js'
 import { actorOf } from '../audit.js'
 import { teamOf, type Principal } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
+import { AuditLogEntry, envelope, errorResponses, Key, KeyWithToken, NoContent, pageEnvelope } from '../schemas/index.js'
 
 /** Keys and the audit log span the whole team: keys limited to projects are refused. */
 const admin = { auth: { kind: 'team', scope: 'admin', teamWide: true } } as const
@@ -24,21 +25,21 @@ const grantorOf = (p: Extract<Principal, { kind: 'team' }>): Grantor => ({
 export const keyRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
 
-  app.get('/keys', { config: admin, schema: { querystring: ListQuery } }, async (request) =>
+  app.get('/keys', { config: admin, schema: { querystring: ListQuery, response: { 200: pageEnvelope(Key), ...errorResponses } } }, async (request) =>
     okPage(request, listKeys(deps, teamOf(request).teamId, request.query)),
   )
 
-  app.post('/keys', { config: admin, schema: { body: KeyCreateInput, querystring: NoQuery } }, async (request, reply) => {
+  app.post('/keys', { config: admin, schema: { body: KeyCreateInput, querystring: NoQuery, response: { 201: envelope(KeyWithToken), ...errorResponses } } }, async (request, reply) => {
     const created = createKey(deps, grantorOf(teamOf(request)), request.body, actorOf(request))
     return reply.status(201).send(ok(request, created))
   })
 
-  app.delete('/keys/:id', { config: admin, schema: { params: IdParams, querystring: NoQuery } }, async (request, reply) => {
+  app.delete('/keys/:id', { config: admin, schema: { params: IdParams, querystring: NoQuery, response: { 204: NoContent, ...errorResponses } } }, async (request, reply) => {
     revokeKey(deps, grantorOf(teamOf(request)), request.params.id, actorOf(request))
     return reply.status(204).send()
   })
 
-  app.get('/audit-logs', { config: admin, schema: { querystring: AuditQuery } }, async (request) =>
+  app.get('/audit-logs', { config: admin, schema: { querystring: AuditQuery, response: { 200: pageEnvelope(AuditLogEntry), ...errorResponses } } }, async (request) =>
     okPage(request, auditPage(deps.meta, teamOf(request).teamId, request.query)),
   )
 }

@@ -5,6 +5,7 @@ import { getProject } from '../../logs/projects.js'
 import { exportChunks, exportEntries, exportFileName, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../../logs/search.js'
 import type { AppContext } from '../app.js'
 import { assertProjectAccess } from '../plugins/auth.js'
+import { errorResponses, ExportFile, SearchAnswer, StatsAnswer } from '../schemas/index.js'
 
 const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
 
@@ -27,16 +28,16 @@ export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): 
     const result = await searchLogs(deps.engine, input, deps.clock())
     return { data: result.entries, has_more: result.has_more, cursor: result.cursor, stats: result.stats, request_id: request.id }
   }
-  app.get('/logs/search', { config: read, schema: { querystring: SearchInput } }, (request) => search(request, request.query))
-  app.post('/logs/search', { config: read, schema: { body: SearchInput } }, (request) => search(request, request.body))
+  app.get('/logs/search', { config: read, schema: { querystring: SearchInput, response: { 200: SearchAnswer, ...errorResponses } } }, (request) => search(request, request.query))
+  app.post('/logs/search', { config: read, schema: { body: SearchInput, response: { 200: SearchAnswer, ...errorResponses } } }, (request) => search(request, request.body))
 
-  app.get('/logs/stats', { config: read, schema: { querystring: StatsInput } }, async (request) => {
+  app.get('/logs/stats', { config: read, schema: { querystring: StatsInput, response: { 200: StatsAnswer, ...errorResponses } } }, async (request) => {
     project(request, request.query.project_id)
     const { stats, ...data } = await volumeStats(deps.engine, request.query, deps.clock())
     return { data, stats, request_id: request.id }
   })
 
-  app.get('/logs/export', { config: read, schema: { querystring: ExportInput } }, async (request, reply) => {
+  app.get('/logs/export', { config: read, schema: { querystring: ExportInput, response: { 200: ExportFile, ...errorResponses } } }, async (request, reply) => {
     const input = request.query
     const { name } = project(request, input.project_id)
     const now = deps.clock()
