@@ -1,5 +1,5 @@
-import { AppError } from '../errors.js'
-import { mayHoldSurrogates } from './entry.js'
+import { AppError } from '../../errors.js'
+import { mayHoldSurrogates } from '../entry.js'
 
 export interface Line {
   /** 1-based line number in the body. */

@@ -8,7 +8,7 @@ import type { UsageMeter } from '../meta/usage-meter.js'
 import type { Metrics, RejectReason } from '../metrics/metrics.js'
 import type { InsertBatcher } from './batcher.js'
 import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry } from './entry.js'
-import type { Line } from './ndjson.js'
+import type { Line } from './protocols/ndjson.js'
 
 export const MAX_BATCH_ENTRIES = 10_000
 const MAX_REPORTED_ERRORS = 100
