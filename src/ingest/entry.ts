@@ -25,9 +25,25 @@ const EntryShape = z.looseObject({
 const KNOWN = new Set(['message', 'level', 'timestamp', 'service', 'stream', 'trace_id', 'span_id', 'metadata'])
 
 /**
- * A normalised entry: its log_entries row already encoded as one JSONEachRow line (the
- * metadata JSON is encoded once, for both the size check and the row), plus what the ingest
- * path needs to know about it.
+ * An entry that passed the entry rules, not yet encoded: the stage between (redaction) may
+ * rewrite its strings and metadata before the limits and the encoding apply.
+ */
+export interface LogEntry {
+  /** Epoch microseconds. */
+  timestamp: number
+  level: Level
+  service: string
+  stream: string
+  message: string
+  traceId: string
+  spanId: string
+  /** The client's metadata with unknown top-level fields folded in; undefined when there is none. */
+  metadata: Record<string, unknown> | undefined
+}
+
+/**
+ * An encoded entry: its log_entries row as one JSONEachRow line (the metadata JSON is encoded
+ * once, for both the size check and the row), plus what the ingest path needs to know about it.
  */
 export interface NormalizedEntry {
   line: string
@@ -124,12 +140,17 @@ const LONG_DIGITS = /\d{19}/
 
 const str = JSON.stringify
 
+type EntryFields = z.infer<typeof EntryShape>
+
 /**
- * Validates and normalises one entry of API.md: level aliases, timestamp forms, defaults,
- * sizes. Returns the engine row and its `bytes_in` (seed 004: UTF-8 bytes of message, stream,
- * service, trace_id, span_id and the JSON-encoded metadata), or the first field at fault.
+ * The entry rules of API.md on a client's value: shape, message size, timestamp forms and
+ * window. Returns the fields with the timestamp in epoch µs, or the first field at fault.
  */
-export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates = false): NormalizeResult => {
+export const validateEntry = (
+  input: unknown,
+  ctx: NormalizeContext,
+  surrogates = false,
+): { fields: EntryFields; timestamp: number } | { error: FieldError } => {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { error: { field: 'entry', message: 'must be a JSON object' } }
   }
@@ -143,13 +164,6 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
   const messageBytes = byteLength(e.message)
   if (messageBytes === 0 || messageBytes > LIMITS.messageBytes) {
     return { error: { field: 'message', message: `must be 1 byte to ${LIMITS.messageBytes / 1024} KiB` } }
-  }
-  let level: Level = 'info'
-  let originalLevel: string | number | undefined
-  if (e.level != null) {
-    const found = mapLevel(e.level)
-    if (found) level = found
-    else originalLevel = typeof e.level === 'string' ? e.level.slice(0, LIMITS.nameChars) : e.level
   }
   let timestamp = ctx.receivedUs
   if (e.timestamp != null) {
@@ -165,21 +179,48 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
     }
     timestamp = us
   }
-  let metadata = (e.metadata ?? {}) as Record<string, unknown>
+  return { fields: e, timestamp }
+}
+
+/** Valid fields → the entry: level aliases, defaults, unknown fields folded into metadata. */
+export const buildEntry = (e: EntryFields, timestamp: number): LogEntry => {
+  let level: Level = 'info'
+  let originalLevel: string | number | undefined
+  if (e.level != null) {
+    const found = mapLevel(e.level)
+    if (found) level = found
+    else originalLevel = typeof e.level === 'string' ? e.level.slice(0, LIMITS.nameChars) : e.level
+  }
+  let metadata = (e.metadata ?? undefined) as Record<string, unknown> | undefined
   let extra: Record<string, unknown> | undefined
   for (const key of Object.keys(e)) {
     if (!KNOWN.has(key)) (extra ??= {})[key] = (e as Record<string, unknown>)[key]
   }
   if (originalLevel !== undefined) (extra ??= {}).original_level = originalLevel
   if (extra) metadata = { ...extra, ...metadata }
+  return {
+    timestamp,
+    level,
+    service: e.service ?? '',
+    stream: e.stream || 'default',
+    message: e.message,
+    traceId: e.trace_id ?? '',
+    spanId: e.span_id ?? '',
+    metadata,
+  }
+}
+
+/**
+ * The entry → its engine row and `bytes_in` (seed 004: UTF-8 bytes of message, stream,
+ * service, trace_id, span_id and the JSON-encoded metadata), or the metadata limit it breaks.
+ */
+export const encodeEntry = (entry: LogEntry, ctx: NormalizeContext): NormalizedEntry | { error: FieldError } => {
+  const { metadata } = entry
   let metadataBytes = 0
   let metadataJson = '{}'
-  if (extra || e.metadata) {
+  if (metadata) {
     metadataJson = str(metadata)
-    if (LONG_DIGITS.test(metadataJson)) {
-      const storable = storableNumbers(metadata) as Record<string, unknown>
-      metadataJson = str(storable)
-    }
+    if (LONG_DIGITS.test(metadataJson)) metadataJson = str(storableNumbers(metadata))
     // Nesting deeper than the limit needs at least two characters per level.
     if (metadataJson.length > 2 * LIMITS.metadataDepth && depthOf(metadata, LIMITS.metadataDepth) > LIMITS.metadataDepth) {
       return { error: { field: 'metadata', message: `must not nest deeper than ${LIMITS.metadataDepth} levels` } }
@@ -189,14 +230,21 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
       return { error: { field: 'metadata', message: `must be at most ${LIMITS.metadataBytes / 1024} KiB encoded` } }
     }
   }
-  const service = e.service ?? ''
-  const stream = e.stream || 'default'
-  const traceId = e.trace_id ?? ''
-  const spanId = e.span_id ?? ''
-  const bytes = messageBytes + byteLength(stream) + byteLength(service) + byteLength(traceId) + byteLength(spanId) + metadataBytes
+  const { service, stream, message, traceId, spanId } = entry
+  const bytes = byteLength(message) + byteLength(stream) + byteLength(service) + byteLength(traceId) + byteLength(spanId) + metadataBytes
   const line =
-    `{"project_id":"${ctx.projectId}","timestamp":${timestamp},"id":"${ctx.nextId()}","level":"${level}",` +
-    `"service":${str(service)},"stream":${str(stream)},"message":${str(e.message)},"trace_id":${str(traceId)},` +
+    `{"project_id":"${ctx.projectId}","timestamp":${entry.timestamp},"id":"${ctx.nextId()}","level":"${entry.level}",` +
+    `"service":${str(service)},"stream":${str(stream)},"message":${str(message)},"trace_id":${str(traceId)},` +
     `"span_id":${str(spanId)},"metadata":${metadataJson},"received_at":${ctx.receivedUs}}\n`
   return { line, stream, bytes }
+}
+
+/**
+ * One entry of API.md through the stages: validate → entry → (redaction, when it comes) →
+ * encode. Returns the engine row or the first field at fault.
+ */
+export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates = false): NormalizeResult => {
+  const valid = validateEntry(input, ctx, surrogates)
+  if ('error' in valid) return valid
+  return encodeEntry(buildEntry(valid.fields, valid.timestamp), ctx)
 }
