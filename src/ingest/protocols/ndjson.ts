@@ -1,36 +1,40 @@
 import { AppError } from '../../errors.js'
 import { mayHoldSurrogates } from '../entry.js'
-
-export interface Line {
-  /** 1-based line number in the body. */
-  number: number
-  value?: unknown
-  /** Why the line is not a JSON value. */
-  error?: string
-  /** The text may spell UTF-16 surrogates (see entry.ts). */
-  surrogates?: boolean
-}
+import { MAX_REPORTED_ERRORS, type DecodedRecord } from '../pipeline.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-const parseLine = (text: string, number: number, lines: Line[], maxEntries: number): void => {
+const NOT_JSON = { field: 'line', message: 'is not valid JSON' }
+const NOT_UTF8 = { field: 'line', message: 'is not valid UTF-8' }
+
+const parseLine = (text: string, number: number, lines: DecodedRecord[], maxEntries: number): void => {
   if (text.trim() === '') return
   if (lines.length >= maxEntries) throw new AppError('payload_too_large', `A batch takes at most ${maxEntries} entries`)
   try {
     lines.push({ number, value: JSON.parse(text), surrogates: mayHoldSurrogates(text) })
   } catch {
-    lines.push({ number, error: 'is not valid JSON' })
+    lines.push({ number, refused: NOT_JSON })
   }
 }
 
 /**
- * Splits an NDJSON body into parsed lines with their numbers. Blank lines are skipped; a line
- * that is not UTF-8 or not JSON is reported, not thrown, so the rest of the batch is kept.
- * The body is decoded in one go; only a body with invalid UTF-8 is decoded line by line to
- * find the lines at fault.
+ * An NDJSON body → one record per line, numbered by line. Blank lines are skipped; a line that
+ * is not UTF-8 or not JSON is refused, not thrown, so the rest of the batch is kept; a body
+ * where no line is JSON is not NDJSON at all (400). The body is decoded in one go; only a body
+ * with invalid UTF-8 is decoded line by line to find the lines at fault.
  */
-export const parseNdjson = (body: Buffer, maxEntries: number): Line[] => {
-  const lines: Line[] = []
+export const decodeNdjson = (body: Buffer, maxEntries: number): DecodedRecord[] => {
+  const records = splitLines(body, maxEntries)
+  if (records.length > 0 && records.every((r) => r.refused)) {
+    throw new AppError('validation_error', 'The body is not NDJSON: no line is a JSON value', {
+      details: records.slice(0, MAX_REPORTED_ERRORS).map((r) => ({ field: `line ${r.number}`, message: r.refused!.message })),
+    })
+  }
+  return records
+}
+
+const splitLines = (body: Buffer, maxEntries: number): DecodedRecord[] => {
+  const lines: DecodedRecord[] = []
   let text: string | undefined
   try {
     text = utf8.decode(body)
@@ -49,8 +53,8 @@ export const parseNdjson = (body: Buffer, maxEntries: number): Line[] => {
   return lines
 }
 
-const parseNdjsonByLine = (body: Buffer, maxEntries: number): Line[] => {
-  const lines: Line[] = []
+const parseNdjsonByLine = (body: Buffer, maxEntries: number): DecodedRecord[] => {
+  const lines: DecodedRecord[] = []
   let start = 0
   let number = 0
   while (start <= body.length) {
@@ -62,7 +66,7 @@ const parseNdjsonByLine = (body: Buffer, maxEntries: number): Line[] => {
       text = utf8.decode(body.subarray(start, end))
     } catch {
       if (lines.length >= maxEntries) throw new AppError('payload_too_large', `A batch takes at most ${maxEntries} entries`)
-      lines.push({ number, error: 'is not valid UTF-8' })
+      lines.push({ number, refused: NOT_UTF8 })
     }
     if (text !== undefined) parseLine(text, number, lines, maxEntries)
     start = end + 1
