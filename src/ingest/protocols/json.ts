@@ -1,6 +1,6 @@
-import { AppError, validationError } from '../../errors.js'
+import { validationError } from '../../errors.js'
 import { mayHoldSurrogates } from '../entry.js'
-import type { DecodedRecord } from '../pipeline.js'
+import { tooManyRecords, type DecodedRecord } from '../pipeline.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -33,6 +33,6 @@ export const decodeJsonArray = (body: Buffer, maxEntries: number): DecodedRecord
   }
   const { surrogates } = parsed
   const array = parsed.value as unknown[]
-  if (array.length > maxEntries) throw new AppError('payload_too_large', `A batch takes at most ${maxEntries} entries`)
+  if (array.length > maxEntries) throw tooManyRecords(maxEntries)
   return array.map((value, i) => ({ number: i + 1, value, surrogates }))
 }

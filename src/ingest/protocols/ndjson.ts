@@ -1,6 +1,6 @@
 import { AppError } from '../../errors.js'
 import { mayHoldSurrogates } from '../entry.js'
-import { MAX_REPORTED_ERRORS, type DecodedRecord } from '../pipeline.js'
+import { MAX_REPORTED_ERRORS, tooManyRecords, type DecodedRecord } from '../pipeline.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -9,7 +9,7 @@ const NOT_UTF8 = { field: 'line', message: 'is not valid UTF-8' }
 
 const parseLine = (text: string, number: number, lines: DecodedRecord[], maxEntries: number): void => {
   if (text.trim() === '') return
-  if (lines.length >= maxEntries) throw new AppError('payload_too_large', `A batch takes at most ${maxEntries} entries`)
+  if (lines.length >= maxEntries) throw tooManyRecords(maxEntries)
   try {
     lines.push({ number, value: JSON.parse(text), surrogates: mayHoldSurrogates(text) })
   } catch {
@@ -65,7 +65,7 @@ const parseNdjsonByLine = (body: Buffer, maxEntries: number): DecodedRecord[] =>
     try {
       text = utf8.decode(body.subarray(start, end))
     } catch {
-      if (lines.length >= maxEntries) throw new AppError('payload_too_large', `A batch takes at most ${maxEntries} entries`)
+      if (lines.length >= maxEntries) throw tooManyRecords(maxEntries)
       lines.push({ number, refused: NOT_UTF8 })
     }
     if (text !== undefined) parseLine(text, number, lines, maxEntries)
