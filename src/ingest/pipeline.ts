@@ -14,6 +14,7 @@ export const MAX_REPORTED_ERRORS = 100
 
 /** A decoder's answer to a payload with more records than a request may carry. */
 export const tooManyRecords = (max: number): AppError => new AppError('payload_too_large', `A batch takes at most ${max} entries`)
+
 /** At most one warn line per project and interval about refused records (the counts are exact). */
 const REJECTION_LOG_INTERVAL_MS = 60_000
 
