@@ -32,7 +32,7 @@ export const decodeBody = async (request: FastifyRequest, raw: Buffer, limit: nu
   if (encoding === 'identity' || encoding === '') return raw
   const inflate = ENCODINGS[encoding]
   if (!inflate) {
-    throw new AppError('unsupported_media_type', `Unsupported Content-Encoding "${encoding.slice(0, 40)}"; send ${Object.keys(ENCODINGS)[0]} or none`)
+    throw new AppError('unsupported_media_type', `Unsupported Content-Encoding "${encoding.slice(0, 40)}"; send gzip or none`)
   }
   return inflate(raw, limit)
 }
