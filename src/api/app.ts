@@ -20,9 +20,9 @@ import { openApiRoutes } from './routes/openapi.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
-import { InsertBatcher } from '../logs/batcher.js'
+import { InsertBatcher } from '../ingest/batcher.js'
 import { createIdGenerator } from '../logs/ids.js'
-import { RejectionLog, type IngestDeps } from '../logs/ingest.js'
+import { RejectionLog, type IngestDeps } from '../ingest/pipeline.js'
 import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
 import type { Scheduler } from '../jobs/scheduler.js'
@@ -33,6 +33,7 @@ declare module 'fastify' {
     contract: ApiContract
   }
 }
+import { TokenBucketLimiter } from '../security/rate-limit.js'
 
 export interface AppDeps {
   config: Config
@@ -55,7 +56,13 @@ export interface AppDeps {
  * Builds the whole HTTP API from explicit dependencies; it does not listen (serve does), so
  * tests build the same app over a temp data dir and call it with inject.
  */
-export type AppContext = AppDeps & { ingest: IngestDeps; notifier: Notifier; metrics: Metrics }
+export type AppContext = AppDeps & {
+  ingest: IngestDeps
+  /** Each ingest token's `log_ingest` bucket, one for every protocol's routes. */
+  ingestLimiter: TokenBucketLimiter
+  notifier: Notifier
+  metrics: Metrics
+}
 
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const { config, engine, meta, clock } = appDeps
@@ -88,6 +95,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       metrics,
       rejections: new RejectionLog(appDeps.logger, () => clock().getTime()),
     },
+    ingestLimiter: new TokenBucketLimiter(config.ingest.rate_per_second, config.ingest.burst, () => clock().getTime()),
   }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),

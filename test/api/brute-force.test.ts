@@ -65,6 +65,14 @@ describe('failed authentications are rate limited per client address', () => {
     expect((await ingest('krl_live_' + 'z'.repeat(32), address)).statusCode).toBe(429)
   })
 
+  it('counts a malformed Basic header on an ingest route as a failed attempt, like a malformed Bearer', async () => {
+    const address = '192.0.2.77'
+    const basicIngest = (authorization: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/logs/ingest', headers: { authorization, 'content-type': 'application/json' }, payload: '{"message":"x"}', remoteAddress: address })
+    for (let i = 0; i < 20; i++) expect((await basicIngest(`Basic ${Buffer.from(`user-${i}`).toString('base64')}`)).statusCode).toBe(401)
+    expect((await basicIngest('Basic !!')).statusCode).toBe(429)
+  })
+
   it('a shipper on a rotated token does not lock out a healthy shipper on the same host', async () => {
     const host = '10.20.30.40'
     const stale = await t.project({ name: 'rotated-shipper' })

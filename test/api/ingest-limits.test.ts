@@ -39,6 +39,22 @@ describe('log_ingest rate limit', () => {
   })
 })
 
+describe('log_ingest bucket shared by the ingest routes', () => {
+  it('takes one bucket per token across every ingest route, and an unknown route stays a 404', async () => {
+    const p = await t.project()
+    const batch = (message: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/logs/ingest/batch', headers: { ...bearer(p.ingest_token), 'content-type': 'application/x-ndjson' }, payload: `{"message":"${message}"}\n` })
+    expect((await ingest(p.ingest_token, 'single 1')).statusCode).toBe(202)
+    expect((await batch('batch 1')).statusCode).toBe(202)
+    expect((await ingest(p.ingest_token, 'single 2')).statusCode).toBe(202)
+    expect((await batch('batch 2')).statusCode).toBe(429)
+    expect((await ingest(p.ingest_token, 'single 3')).statusCode).toBe(429)
+    const unknown = await t.app.inject({ method: 'POST', url: '/api/v1/logs/ingest/nope', headers: { ...bearer(p.ingest_token), 'content-type': 'application/json' }, payload: '{}' })
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json().error.code).toBe('not_found')
+  })
+})
+
 describe('engine failure', () => {
   it('a supervised engine known to be down (managed, restarting) gets 503 at once, never 202, and nothing is stored', async () => {
     t.clock.advance(10_000)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { logTable } from '../../src/engine/schema.js'
-import { InsertBatcher } from '../../src/logs/batcher.js'
-import { LEVEL_ALIASES } from '../../src/logs/entry.js'
+import { InsertBatcher } from '../../src/ingest/batcher.js'
+import { LEVEL_ALIASES } from '../../src/logs/fields.js'
 import { Metrics } from '../../src/metrics/metrics.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 

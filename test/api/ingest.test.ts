@@ -144,6 +144,65 @@ describe('POST /logs/ingest', () => {
   })
 })
 
+describe('ingest token presentation (API.md: every form a shipper sends)', () => {
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+  const post = (headers: Record<string, string>, message: string, query = '') =>
+    t.app.inject({ method: 'POST', url: `/api/v1/logs/ingest${query}`, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify({ message }) })
+
+  it('takes the token as Bearer, X-API-KEY, ?api_key=, Basic password (any user name) and ApiKey, on both endpoints', async () => {
+    const p = await t.project()
+    const tok = p.ingest_token
+    const forms: [string, Record<string, string>, string?][] = [
+      ['bearer', { authorization: `Bearer ${tok}` }],
+      ['x-api-key', { 'x-api-key': tok }],
+      ['query', {}, `?api_key=${tok}`],
+      ['basic', { authorization: basic('fluent-bit', tok) }],
+      ['basic-no-user', { authorization: basic('', tok) }],
+      ['basic-lowercase', { authorization: basic('any', tok).replace('Basic', 'basic') }],
+      ['apikey', { authorization: `ApiKey ${tok}` }],
+    ]
+    for (const [message, headers, query] of forms) {
+      const res = await post(headers, message, query)
+      expect(res.statusCode, `${message}: ${res.body}`).toBe(202)
+    }
+    const batch = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/logs/ingest/batch',
+      headers: { authorization: basic('user', tok), 'content-type': 'application/x-ndjson' },
+      payload: '{"message":"basic-batch"}\n',
+    })
+    expect(batch.statusCode, batch.body).toBe(202)
+    expect((await stored(p.id)).map((r) => r.message).sort()).toEqual([...forms.map((f) => f[0]), 'basic-batch'].sort())
+  })
+
+  it('answers 401 to a malformed Basic header, stores nothing, and a wrong Basic password is an invalid token', async () => {
+    const p = await t.project()
+    const malformed = [
+      'Basic',
+      'Basic !!not-base64!!',
+      `Basic ${Buffer.from(p.ingest_token).toString('base64')}`, // no "user:"
+      basic('user', ''),
+      `Basic ${Buffer.from(`u:${p.ingest_token}`).toString('base64')} extra`,
+      `Token ${p.ingest_token}`,
+    ]
+    for (const authorization of malformed) {
+      const res = expectError(await post({ authorization }, 'never'), 401, 'unauthorized')
+      expect(res.error.message, authorization).toContain('Malformed Authorization header')
+      expect(res.error.message).not.toContain(p.ingest_token)
+    }
+    const wrong = expectError(await post({ authorization: basic('user', 'krl_live_' + 'q'.repeat(32)) }, 'never'), 401, 'unauthorized')
+    expect(wrong.error.message).toBe('Invalid ingest token')
+    expect(await stored(p.id)).toEqual([])
+  })
+
+  it('keeps team routes on Bearer: ApiKey and Basic are for shippers', async () => {
+    for (const authorization of [`ApiKey ${t.teamKey}`, basic('admin', t.teamKey)]) {
+      const res = expectError(await t.app.inject({ method: 'GET', url: '/api/v1/logs/projects', headers: { authorization } }), 401, 'unauthorized')
+      expect(res.error.message).toContain('expected "Bearer <token>"')
+    }
+  })
+})
+
 describe('tokens changed by another process', () => {
   it('sees a rotation written by another SQLite connection within 50 ms', async () => {
     const p = await t.project()

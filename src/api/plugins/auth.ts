@@ -62,19 +62,44 @@ export interface AuthDeps {
 
 export const LOCAL_ADMIN_PREFIX = 'krx_local_'
 
-/** Token from `Authorization: Bearer`, `X-API-KEY` or `?api_key=`, in that order. */
-const presentedToken = (request: FastifyRequest): string | undefined => {
+/**
+ * Token from the Authorization header, `X-API-KEY` or `?api_key=`, in that order. Team routes
+ * take `Bearer`; ingest routes also take what shippers send (API.md): `ApiKey <token>` and
+ * HTTP Basic with the token as password, any user name.
+ */
+const presentedToken = (request: FastifyRequest, kind: 'team' | 'ingest'): string | undefined => {
   const header = request.headers.authorization
-  if (typeof header === 'string' && header.length > 0) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!match) throw new AppError('unauthorized', 'Malformed Authorization header; expected "Bearer <token>"')
-    return match[1]
-  }
+  if (typeof header === 'string' && header.length > 0) return fromAuthorization(header, kind)
   const apiKeyHeader = request.headers['x-api-key']
   if (typeof apiKeyHeader === 'string' && apiKeyHeader.length > 0) return apiKeyHeader.trim()
   const query = request.query as Record<string, unknown> | undefined
   if (query && typeof query.api_key === 'string' && query.api_key.length > 0) return query.api_key
   return undefined
+}
+
+const fromAuthorization = (header: string, kind: 'team' | 'ingest'): string => {
+  const match = /^([A-Za-z]+)\s+(\S+)\s*$/.exec(header)
+  const scheme = match?.[1]!.toLowerCase()
+  if (scheme === 'bearer') return match![2]!
+  if (kind === 'ingest') {
+    if (scheme === 'apikey') return match![2]!
+    const password = scheme === 'basic' ? basicPassword(match![2]!) : undefined
+    if (password) return password
+  }
+  throw new AppError(
+    'unauthorized',
+    kind === 'team'
+      ? 'Malformed Authorization header; expected "Bearer <token>"'
+      : 'Malformed Authorization header; expected "Bearer <token>", "ApiKey <token>" or Basic with the token as password',
+  )
+}
+
+/** The password of Basic credentials (base64 of `user:password`), or undefined when they are malformed or it is empty. */
+const basicPassword = (credentials: string): string | undefined => {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) return undefined
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon === -1 || colon === decoded.length - 1 ? undefined : decoded.slice(colon + 1)
 }
 
 const WANTS = {
@@ -158,7 +183,7 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
     }
     let token: string | undefined
     try {
-      token = presentedToken(request)
+      token = presentedToken(request, auth.kind)
     } catch (err) {
       refuse(request, err)
     }

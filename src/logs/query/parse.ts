@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js'
-import { LEVEL_ALIASES } from '../entry.js'
+import { LEVEL_ALIASES } from '../fields.js'
 import { STRING_FIELDS, type Comparison, type QueryNode, type StringField } from './ast.js'
 
 /**

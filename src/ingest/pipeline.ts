@@ -8,10 +8,13 @@ import type { UsageMeter } from '../meta/usage-meter.js'
 import type { Metrics, RejectReason } from '../metrics/metrics.js'
 import type { InsertBatcher } from './batcher.js'
 import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry } from './entry.js'
-import type { Line } from './ndjson.js'
 
 export const MAX_BATCH_ENTRIES = 10_000
-const MAX_REPORTED_ERRORS = 100
+export const MAX_REPORTED_ERRORS = 100
+
+/** A decoder's answer to a payload with more records than a request may carry. */
+export const tooManyRecords = (max: number): AppError => new AppError('payload_too_large', `A batch takes at most ${max} entries`)
+
 /** At most one warn line per project and interval about refused records (the counts are exact). */
 const REJECTION_LOG_INTERVAL_MS = 60_000
 
@@ -35,6 +38,21 @@ export interface IngestResult {
 
 /** Which front door records came through, for the per-protocol metrics. */
 export type Protocol = 'json'
+
+/**
+ * What a protocol decoder (protocols/) gives the pipeline for one record of its payload: a
+ * value to hold to the entry rules (API.md's entry shape), or the reason the record could not
+ * be decoded. `number` is the record's place in the payload (line, array position), 1-based.
+ */
+export type DecodedRecord =
+  | {
+      number: number
+      value: unknown
+      /** The text may spell UTF-16 surrogates (see entry.ts). */
+      surrogates?: boolean
+      refused?: undefined
+    }
+  | { number: number; refused: FieldError }
 
 /**
  * Refused records are counted exactly (usage per project and day, metrics), and logged at warn,
@@ -87,38 +105,31 @@ const countRejected = (
 const UNSTORABLE: FieldError = { field: 'entry', message: 'could not be stored by the log engine (a value it cannot hold); nothing of this entry was stored' }
 
 /**
- * The ingest path: normalise each entry, charge the project's daily limit for the whole
- * request, hand the rows to the batcher and wait until the engine has them (202 means
- * durable), then record new streams. Every refused record is reported and counted.
+ * The ingest path for any decoder's records: normalise each entry, charge the project's daily
+ * limit for the whole request, hand the rows to the batcher and wait until the engine has them
+ * (202 means durable), then record new streams. Every refused record is reported and counted.
  */
-export const ingestLines = async (deps: IngestDeps, project: Project, lines: Line[], protocol: Protocol = 'json'): Promise<IngestResult> => {
+export const ingestRecords = async (deps: IngestDeps, project: Project, records: DecodedRecord[], protocol: Protocol): Promise<IngestResult> => {
+  if (records.length === 0) throw validationError('body', 'has no entries')
   const now = deps.clock()
   const ctx = contextOf(deps, project, now)
   const rows: NormalizedEntry[] = []
   const rowLines: number[] = []
   const errors: (FieldError & { line: number })[] = []
   let bytes = 0
-  let parsed = 0
-  for (const line of lines) {
-    if (line.error !== undefined) {
-      errors.push({ line: line.number, field: 'line', message: line.error })
+  for (const record of records) {
+    if (record.refused) {
+      errors.push({ line: record.number, ...record.refused })
       continue
     }
-    parsed++
-    const result = normalizeEntry(line.value, ctx, line.surrogates)
+    const result = normalizeEntry(record.value, ctx, record.surrogates)
     if ('error' in result) {
-      errors.push({ line: line.number, ...result.error })
+      errors.push({ line: record.number, ...result.error })
     } else {
       rows.push(result)
-      rowLines.push(line.number)
+      rowLines.push(record.number)
       bytes += result.bytes
     }
-  }
-  if (lines.length === 0) throw validationError('body', 'has no entries')
-  if (parsed === 0) {
-    throw new AppError('validation_error', 'The body is not NDJSON: no line is a JSON value', {
-      details: errors.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ field: `line ${e.line}`, message: e.message })),
-    })
   }
   countRejected(deps, project, now, protocol, 'invalid', errors.length, errors[0]!)
   let accepted = rows.length
@@ -140,9 +151,13 @@ export const ingestLines = async (deps: IngestDeps, project: Project, lines: Lin
 }
 
 /** One entry (POST /logs/ingest): any problem with it is a 400 naming the field. */
-export const ingestOne = async (deps: IngestDeps, project: Project, line: Line, protocol: Protocol = 'json'): Promise<IngestResult> => {
+export const ingestOne = async (deps: IngestDeps, project: Project, record: DecodedRecord, protocol: Protocol): Promise<IngestResult> => {
   const now = deps.clock()
-  const result = normalizeEntry(line.value, contextOf(deps, project, now), line.surrogates)
+  if (record.refused) {
+    countRejected(deps, project, now, protocol, 'invalid', 1, record.refused)
+    throw validationError(record.refused.field, record.refused.message)
+  }
+  const result = normalizeEntry(record.value, contextOf(deps, project, now), record.surrogates)
   if ('error' in result) {
     countRejected(deps, project, now, protocol, 'invalid', 1, result.error)
     throw validationError(result.error.field, result.error.message)

@@ -1,64 +1,6 @@
 import { z } from 'zod'
 import type { FieldError } from '../errors.js'
-
-export const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const
-export type Level = (typeof LEVELS)[number]
-
-/** API.md's level names (case-insensitive) and what each is stored as. */
-export const LEVEL_ALIASES: Record<string, Level> = {
-  debug: 'debug',
-  trace: 'debug',
-  verbose: 'debug',
-  silly: 'debug',
-  dbg: 'debug',
-  fine: 'debug',
-  finer: 'debug',
-  finest: 'debug',
-  info: 'info',
-  information: 'info',
-  informational: 'info',
-  notice: 'info',
-  http: 'info',
-  log: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  err: 'error',
-  fatal: 'fatal',
-  critical: 'fatal',
-  crit: 'fatal',
-  alert: 'fatal',
-  emerg: 'fatal',
-  emergency: 'fatal',
-  panic: 'fatal',
-  severe: 'fatal',
-}
-
-/** pino's numbers (trace 10 … fatal 60) and syslog severities (0 emerg … 7 debug). */
-const NUMERIC_LEVELS: Record<number, Level> = {
-  10: 'debug',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-  0: 'fatal',
-  1: 'fatal',
-  2: 'fatal',
-  3: 'error',
-  4: 'warn',
-  5: 'info',
-  6: 'info',
-  7: 'debug',
-}
-
-/**
- * A level as a client sent it → the stored level, or undefined for a value API.md does not
- * name (the entry is then kept as `info` with the original in metadata.original_level: a level
- * is never a reason to drop an entry).
- */
-export const mapLevel = (value: string | number): Level | undefined =>
-  typeof value === 'number' ? NUMERIC_LEVELS[value] : (LEVEL_ALIASES[value.trim().toLowerCase()] ?? (/^\d+$/.test(value.trim()) ? NUMERIC_LEVELS[Number(value.trim())] : undefined))
+import { mapLevel, parseTimestamp, type Level } from '../logs/fields.js'
 
 export const LIMITS = {
   messageBytes: 256 * 1024,
@@ -83,9 +25,25 @@ const EntryShape = z.looseObject({
 const KNOWN = new Set(['message', 'level', 'timestamp', 'service', 'stream', 'trace_id', 'span_id', 'metadata'])
 
 /**
- * A normalised entry: its log_entries row already encoded as one JSONEachRow line (the
- * metadata JSON is encoded once, for both the size check and the row), plus what the ingest
- * path needs to know about it.
+ * An entry that passed the entry rules, not yet encoded: the stage between (redaction) may
+ * rewrite its strings and metadata before the limits and the encoding apply.
+ */
+export interface LogEntry {
+  /** Epoch microseconds. */
+  timestamp: number
+  level: Level
+  service: string
+  stream: string
+  message: string
+  traceId: string
+  spanId: string
+  /** The client's metadata with unknown top-level fields folded in; undefined when there is none. */
+  metadata: Record<string, unknown> | undefined
+}
+
+/**
+ * An encoded entry: its log_entries row as one JSONEachRow line (the metadata JSON is encoded
+ * once, for both the size check and the row), plus what the ingest path needs to know about it.
  */
 export interface NormalizedEntry {
   line: string
@@ -94,44 +52,6 @@ export interface NormalizedEntry {
 }
 
 export type NormalizeResult = NormalizedEntry | { error: FieldError }
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/
-
-// DateTime64(6) stores years 1900-2299; anything outside is a client bug, not a log time.
-const MIN_US = Date.UTC(1900, 0, 1) * 1000
-const MAX_US = Date.UTC(2299, 11, 31) * 1000
-
-/** Timestamp → epoch microseconds, or null when it is not a time we understand. */
-export const parseTimestamp = (value: string | number): number | null => {
-  let us: number
-  if (typeof value === 'number' || /^\d+(\.\d+)?$/.test(value)) {
-    const n = typeof value === 'number' ? value : Number(value)
-    if (!Number.isFinite(n) || n < 0) return null
-    // Told apart by magnitude: seconds < 1e11 (year 5138) ≤ milliseconds < 1e14 ≤ microseconds < 1e17 ≤ nanoseconds.
-    if (n < 1e11) us = Math.round(n * 1e6)
-    else if (n < 1e14) us = Math.round(n * 1e3)
-    else if (n < 1e17) us = Math.round(n)
-    else us = Math.round(n / 1e3)
-  } else {
-    const m = RFC3339.exec(value.trim())
-    if (!m) return null
-    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m
-    const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
-    if (Number.isNaN(ms) || Number(mo) > 12 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null
-    // Date.UTC rolls days over (Feb 31 → Mar 3): a date that does not exist is invalid, never shifted.
-    const date = new Date(ms)
-    if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d)) return null
-    let offsetMin = 0
-    if (zone && zone !== 'Z' && zone !== 'z') {
-      const sign = zone[0] === '-' ? -1 : 1
-      const digits = zone.slice(1).replace(':', '')
-      offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'))
-    }
-    us = (ms - offsetMin * 60_000) * 1000 + Number(frac.padEnd(6, '0').slice(0, 6) || '0')
-  }
-  return us >= MIN_US && us <= MAX_US ? us : null
-}
 
 const depthOf = (value: unknown, limit: number, depth = 1): number => {
   if (depth > limit) return depth
@@ -220,12 +140,17 @@ const LONG_DIGITS = /\d{19}/
 
 const str = JSON.stringify
 
+type EntryFields = z.infer<typeof EntryShape>
+
 /**
- * Validates and normalises one entry of API.md: level aliases, timestamp forms, defaults,
- * sizes. Returns the engine row and its `bytes_in` (seed 004: UTF-8 bytes of message, stream,
- * service, trace_id, span_id and the JSON-encoded metadata), or the first field at fault.
+ * The entry rules of API.md on a client's value: shape, message size, timestamp forms and
+ * window. Returns the fields with the timestamp in epoch µs, or the first field at fault.
  */
-export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates = false): NormalizeResult => {
+export const validateEntry = (
+  input: unknown,
+  ctx: NormalizeContext,
+  surrogates = false,
+): { fields: EntryFields; timestamp: number } | { error: FieldError } => {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { error: { field: 'entry', message: 'must be a JSON object' } }
   }
@@ -239,13 +164,6 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
   const messageBytes = byteLength(e.message)
   if (messageBytes === 0 || messageBytes > LIMITS.messageBytes) {
     return { error: { field: 'message', message: `must be 1 byte to ${LIMITS.messageBytes / 1024} KiB` } }
-  }
-  let level: Level = 'info'
-  let originalLevel: string | number | undefined
-  if (e.level != null) {
-    const found = mapLevel(e.level)
-    if (found) level = found
-    else originalLevel = typeof e.level === 'string' ? e.level.slice(0, LIMITS.nameChars) : e.level
   }
   let timestamp = ctx.receivedUs
   if (e.timestamp != null) {
@@ -261,21 +179,48 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
     }
     timestamp = us
   }
-  let metadata = (e.metadata ?? {}) as Record<string, unknown>
+  return { fields: e, timestamp }
+}
+
+/** Valid fields → the entry: level aliases, defaults, unknown fields folded into metadata. */
+export const buildEntry = (e: EntryFields, timestamp: number): LogEntry => {
+  let level: Level = 'info'
+  let originalLevel: string | number | undefined
+  if (e.level != null) {
+    const found = mapLevel(e.level)
+    if (found) level = found
+    else originalLevel = typeof e.level === 'string' ? e.level.slice(0, LIMITS.nameChars) : e.level
+  }
+  let metadata = (e.metadata ?? undefined) as Record<string, unknown> | undefined
   let extra: Record<string, unknown> | undefined
   for (const key of Object.keys(e)) {
     if (!KNOWN.has(key)) (extra ??= {})[key] = (e as Record<string, unknown>)[key]
   }
   if (originalLevel !== undefined) (extra ??= {}).original_level = originalLevel
   if (extra) metadata = { ...extra, ...metadata }
+  return {
+    timestamp,
+    level,
+    service: e.service ?? '',
+    stream: e.stream || 'default',
+    message: e.message,
+    traceId: e.trace_id ?? '',
+    spanId: e.span_id ?? '',
+    metadata,
+  }
+}
+
+/**
+ * The entry → its engine row and `bytes_in` (seed 004: UTF-8 bytes of message, stream,
+ * service, trace_id, span_id and the JSON-encoded metadata), or the metadata limit it breaks.
+ */
+export const encodeEntry = (entry: LogEntry, ctx: NormalizeContext): NormalizedEntry | { error: FieldError } => {
+  const { metadata } = entry
   let metadataBytes = 0
   let metadataJson = '{}'
-  if (extra || e.metadata) {
+  if (metadata) {
     metadataJson = str(metadata)
-    if (LONG_DIGITS.test(metadataJson)) {
-      const storable = storableNumbers(metadata) as Record<string, unknown>
-      metadataJson = str(storable)
-    }
+    if (LONG_DIGITS.test(metadataJson)) metadataJson = str(storableNumbers(metadata))
     // Nesting deeper than the limit needs at least two characters per level.
     if (metadataJson.length > 2 * LIMITS.metadataDepth && depthOf(metadata, LIMITS.metadataDepth) > LIMITS.metadataDepth) {
       return { error: { field: 'metadata', message: `must not nest deeper than ${LIMITS.metadataDepth} levels` } }
@@ -285,14 +230,21 @@ export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates
       return { error: { field: 'metadata', message: `must be at most ${LIMITS.metadataBytes / 1024} KiB encoded` } }
     }
   }
-  const service = e.service ?? ''
-  const stream = e.stream || 'default'
-  const traceId = e.trace_id ?? ''
-  const spanId = e.span_id ?? ''
-  const bytes = messageBytes + byteLength(stream) + byteLength(service) + byteLength(traceId) + byteLength(spanId) + metadataBytes
+  const { service, stream, message, traceId, spanId } = entry
+  const bytes = byteLength(message) + byteLength(stream) + byteLength(service) + byteLength(traceId) + byteLength(spanId) + metadataBytes
   const line =
-    `{"project_id":"${ctx.projectId}","timestamp":${timestamp},"id":"${ctx.nextId()}","level":"${level}",` +
-    `"service":${str(service)},"stream":${str(stream)},"message":${str(e.message)},"trace_id":${str(traceId)},` +
+    `{"project_id":"${ctx.projectId}","timestamp":${entry.timestamp},"id":"${ctx.nextId()}","level":"${entry.level}",` +
+    `"service":${str(service)},"stream":${str(stream)},"message":${str(message)},"trace_id":${str(traceId)},` +
     `"span_id":${str(spanId)},"metadata":${metadataJson},"received_at":${ctx.receivedUs}}\n`
   return { line, stream, bytes }
+}
+
+/**
+ * One entry of API.md through the stages: validate → entry → (redaction, when it comes) →
+ * encode. Returns the engine row or the first field at fault.
+ */
+export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates = false): NormalizeResult => {
+  const valid = validateEntry(input, ctx, surrogates)
+  if ('error' in valid) return valid
+  return encodeEntry(buildEntry(valid.fields, valid.timestamp), ctx)
 }

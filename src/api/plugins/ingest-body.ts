@@ -1,0 +1,92 @@
+import { gunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError, validationError } from '../../errors.js'
+import type { Protocol } from '../../ingest/pipeline.js'
+import type { AppContext } from '../app.js'
+import { ingestOf } from './auth.js'
+
+const gunzipAsync = promisify(gunzip)
+
+/** Inflates a body, stopping at `limit` bytes of output. */
+type Inflate = (raw: Buffer, limit: number) => Promise<Buffer>
+
+const gunzipLimited: Inflate = async (raw, limit) => {
+  try {
+    // maxOutputLength stops a gzip bomb at the limit instead of inflating it into memory.
+    return await gunzipAsync(raw, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /Cannot create a Buffer larger|too large/i.test(String(err))) {
+      throw new AppError('payload_too_large', `The decompressed body is larger than ${limit / 1024 / 1024} MiB`)
+    }
+    throw validationError('body', 'is not valid gzip')
+  }
+}
+
+/** Content-Encodings every ingest protocol takes; snappy (Loki protobuf) goes here with its own limit check. */
+const ENCODINGS: Record<string, Inflate> = { gzip: gunzipLimited, 'x-gzip': gunzipLimited }
+
+/** The request body as bytes, inflated when Content-Encoding says so, the size limit applied after. */
+export const decodeBody = async (request: FastifyRequest, raw: Buffer, limit: number): Promise<Buffer> => {
+  const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase().trim()
+  if (encoding === 'identity' || encoding === '') return raw
+  const inflate = ENCODINGS[encoding]
+  if (!inflate) {
+    throw new AppError('unsupported_media_type', `Unsupported Content-Encoding "${encoding.slice(0, 40)}"; send gzip or none`)
+  }
+  return inflate(raw, limit)
+}
+
+/** The request's media type, lowercase, without parameters (`application/json; charset=utf-8` → `application/json`). */
+export const mediaType = (request: FastifyRequest): string =>
+  String(request.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase()
+
+/** The decoded body of an ingest request; an empty one is a 400 naming it. */
+export const bodyOf = (request: FastifyRequest): Buffer => {
+  const body = request.body as Buffer | undefined
+  if (!body || body.length === 0) throw validationError('body', 'is empty')
+  return body
+}
+
+export interface IngestBodyOptions {
+  /** The label of this protocol's requests in the metrics. */
+  protocol: Protocol
+  /** The Content-Types its routes take; any other is 415. */
+  contentTypes: string[]
+}
+
+/**
+ * Makes every route of this (encapsulated) scope an ingest endpoint of one protocol: bodies
+ * are read as bytes by our own parser, so compression and the post-decompression size limit
+ * are handled in one place, whatever the protocol; the token's `log_ingest` bucket (shared by
+ * all protocols) is taken after authentication; every answer is counted by protocol and status.
+ */
+export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: IngestBodyOptions): void => {
+  const limit = deps.config.server.body_limit_mb * 1024 * 1024
+  scope.removeAllContentTypeParsers()
+  scope.addContentTypeParser(options.contentTypes, { parseAs: 'buffer', bodyLimit: limit }, (request, raw, done) => {
+    decodeBody(request, raw as Buffer, limit).then(
+      (body) => done(null, body),
+      (err: Error) => done(err, undefined),
+    )
+  })
+
+  // Refusals (4xx) and engine failures (503) included.
+  scope.addHook('onResponse', (_request, reply, done) => {
+    deps.metrics.ingestRequests.inc({ protocol: options.protocol, status: String(reply.statusCode) })
+    done()
+  })
+
+  const rateLimit = async (request: FastifyRequest) => {
+    const wait = deps.ingestLimiter.take(ingestOf(request).tokenHash)
+    if (wait > 0) {
+      throw new AppError('rate_limited', `Too many ingest requests for this token; retry in ${wait} s`, {
+        headers: { 'retry-after': String(wait) },
+      })
+    }
+  }
+  // On each route rather than the scope, so the 404 handler never asks for an ingest token.
+  scope.addHook('onRoute', (route) => {
+    route.onRequest = [route.onRequest ?? []].flat().concat(rateLimit)
+  })
+}
