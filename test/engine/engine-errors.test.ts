@@ -124,6 +124,20 @@ describe('engine errors from a ClickHouse server over HTTP', () => {
   })
 })
 
+describe('the client timing out on a slow server', () => {
+  it('is unavailable: 503 with Retry-After', async () => {
+    const impatient = createClient({ ...server.connectionParams(), request_timeout: 200, log: { level: ClickHouseLogLevel.OFF } })
+    try {
+      const err = await failure(select(impatient, 'SELECT sleep(2)'))
+      expect((err as Error).message).toBe('Timeout error.')
+      expect(engineErrorKind(err)).toBe('unavailable')
+      expect(await failure(() => engineCall(select(impatient, 'SELECT sleep(2)')))).toMatchObject({ code: 'engine_unavailable', status: 503 })
+    } finally {
+      await impatient.close()
+    }
+  })
+})
+
 describe('a closed embedded engine', () => {
   it('is unavailable (503), not a bug: a call racing close is retried by the client', async () => {
     const closed = engine
