@@ -2,10 +2,35 @@ import { mkdirSync } from 'node:fs'
 import { createClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import { UserError } from '../errors.js'
+import { assertSupportedVersion, clientLifecycle, type Engine } from './core.js'
+import { ENGINE_CLOSED } from './errors.js'
 import { acquireEngineLock } from './lock.js'
 import { ENGINE_SESSION_SETTINGS } from './schema.js'
-import type { Engine } from './engine.js'
-import { assertSupportedVersion, clientLifecycle } from './engine.js'
+
+type ChdbConnection = ReturnType<typeof createChdbConnection>
+
+/**
+ * chDB's connection says "closed" only in its message; this one fails with a code of ours
+ * instead, so a call that races the engine's close is classified (errors.ts) as unavailable.
+ */
+const codedOnClose = (connection: ChdbConnection): ChdbConnection => {
+  let closed = false
+  const open = (): ChdbConnection => {
+    if (closed) throw Object.assign(new Error('The embedded engine is closed'), { code: ENGINE_CLOSED })
+    return connection
+  }
+  return {
+    ping: async (params) => connection.ping(params),
+    query: async (params) => open().query(params),
+    insert: async (params) => open().insert(params),
+    command: async (params) => open().command(params),
+    exec: async (params) => open().exec(params),
+    close: async () => {
+      closed = true
+      await connection.close()
+    },
+  } as ChdbConnection
+}
 
 /**
  * chDB: ClickHouse in this process, reached through @clickhouse/client. chDB allows one engine
@@ -15,9 +40,9 @@ import { assertSupportedVersion, clientLifecycle } from './engine.js'
 export const openEmbeddedEngine = async (options: { path: string; database: string }): Promise<Engine> => {
   mkdirSync(options.path, { recursive: true, mode: 0o700 })
   const releaseLock = acquireEngineLock(`${options.path}.lock`)
-  let connection: ReturnType<typeof createChdbConnection>
+  let connection: ChdbConnection
   try {
-    connection = createChdbConnection({ path: options.path })
+    connection = codedOnClose(createChdbConnection({ path: options.path }))
   } catch (err) {
     releaseLock()
     throw new UserError(

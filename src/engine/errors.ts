@@ -1,3 +1,5 @@
+import { AppError } from '../errors.js'
+
 /**
  * What an engine error means, by ClickHouse error code (the client's `ClickHouseError.code`),
  * not by message text: the data of one request (that request is at fault), the engine not
@@ -48,20 +50,50 @@ const UNAVAILABLE_CODES = new Set([
   279, // ALL_CONNECTION_TRIES_FAILED
   285, // TOO_FEW_LIVE_REPLICAS
   999, // KEEPER_EXCEPTION
+  173, // CANNOT_ALLOCATE_MEMORY
+  439, // CANNOT_SCHEDULE_TASK
 ])
 
-// Connection-level failures carry no ClickHouse code, only a Node error code.
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'])
+// Connection-level failures carry no ClickHouse code, only a Node error code (ours for a
+// closed embedded engine, see embedded.ts).
+export const ENGINE_CLOSED = 'ENGINE_CLOSED'
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  ENGINE_CLOSED,
+])
 
-const clickhouseCode = (err: unknown): number | undefined => {
+/**
+ * @clickhouse/client's request timeout is the one failure it raises with neither a ClickHouse
+ * nor a Node code (socket_pool.js): recognised by its exact, fixed message, nothing looser.
+ */
+const CLIENT_TIMEOUT_MESSAGE = 'Timeout error.'
+
+/**
+ * The ClickHouse error code of `err`: the client's `ClickHouseError.code`, or for servers
+ * whose error text the client does not parse (before 19.x: "Code: 6, e.displayText() = …")
+ * the code that text starts with. Undefined for failures that never reached ClickHouse.
+ */
+export const clickhouseErrorCode = (err: unknown): number | undefined => {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code === 'string' && /^\d+$/.test(code)) return Number(code)
   if (typeof code === 'number') return code
+  if (code === undefined && err instanceof Error) {
+    const prefix = /^\s*Code: (\d+)[.,]/.exec(err.message)
+    if (prefix) return Number(prefix[1])
+  }
   return undefined
 }
 
 export const engineErrorKind = (err: unknown): EngineErrorKind => {
-  const code = clickhouseCode(err)
+  const code = clickhouseErrorCode(err)
   if (code !== undefined) {
     if (DATA_CODES.has(code)) return 'data'
     if (UNAVAILABLE_CODES.has(code)) return 'unavailable'
@@ -69,8 +101,13 @@ export const engineErrorKind = (err: unknown): EngineErrorKind => {
   }
   const errno = (err as { code?: unknown } | null)?.code
   if (typeof errno === 'string' && UNAVAILABLE_ERRNO.has(errno)) return 'unavailable'
-  // The client's own failures (socket hang up, request timeout, closed client) name no code.
-  const message = err instanceof Error ? err.message : String(err)
-  if (/socket hang up|timeout|closed|not connected|ECONN|EPIPE/i.test(message)) return 'unavailable'
+  if (err instanceof Error && err.message === CLIENT_TIMEOUT_MESSAGE) return 'unavailable'
   return 'bug'
 }
+
+/** Seconds a client waits before retrying an engine that could not work. */
+export const ENGINE_RETRY_AFTER_SECONDS = 1
+
+/** 503 engine_unavailable for an engine failure of the 'unavailable' kind; nothing internal shown. */
+export const engineUnavailable = (cause: unknown, message = 'The log engine is unavailable; retry shortly'): AppError =>
+  new AppError('engine_unavailable', message, { cause, headers: { 'retry-after': String(ENGINE_RETRY_AFTER_SECONDS) } })

@@ -1,7 +1,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { UserError, errorMessage } from '../errors.js'
-import type { Engine } from './engine.js'
-import { assertSupportedVersion, clientLifecycle } from './engine.js'
+import { assertSupportedVersion, clientLifecycle, type Engine } from './core.js'
+import { clickhouseErrorCode } from './errors.js'
 import { CLUSTER_SESSION_SETTINGS, ENGINE_SESSION_SETTINGS, REPLICATION_MACROS, SERVER_SESSION_SETTINGS } from './schema.js'
 
 export interface ExternalEngineOptions {
@@ -28,7 +28,7 @@ export const displayUrl = (url: string): string => {
 
 // ClickHouse error codes for a login that did not work: UNKNOWN_USER, WRONG_PASSWORD,
 // REQUIRED_PASSWORD, AUTHENTICATION_FAILED (old servers use the first three, new ones 516).
-const AUTH_ERROR_CODES = new Set(['192', '193', '194', '516'])
+const AUTH_ERROR_CODES = new Set([192, 193, 194, 516])
 
 const connectionSuggestions = (url: string): string[] => [
   `Check that ClickHouse runs and answers \`curl ${url}/ping\` with "Ok." from this machine.`,
@@ -65,8 +65,7 @@ const probeServer = async (options: ExternalEngineOptions, where: string): Promi
       const rs = await probe.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })
       version = (await rs.json<{ v: string }>())[0]?.v ?? '0'
     } catch (err) {
-      // Old servers word their errors so that the client does not parse the code out of them.
-      const code = (err as { code?: string }).code ?? /\bCode: (\d+)/.exec(errorMessage(err))?.[1]
+      const code = clickhouseErrorCode(err)
       if (code !== undefined && AUTH_ERROR_CODES.has(code)) {
         const user = options.user ?? (decodeURIComponent(new URL(options.url).username) || 'default')
         throw new UserError(`ClickHouse at ${where} refused the login of user "${user}": ${errorMessage(err).trim()}`, {

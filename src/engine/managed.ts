@@ -1,10 +1,9 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client'
 import type { Logger } from 'pino'
 import { locateClickhouseBinary } from './clickhouse-binary.js'
-import type { Engine } from './engine.js'
-import { assertSupportedVersion, clientLifecycle } from './engine.js'
+import { assertSupportedVersion, clientLifecycle, type Engine } from './core.js'
+import { ClickhouseSupervisor } from './managed/supervisor.js'
 import { ENGINE_SESSION_SETTINGS } from './schema.js'
-import { ClickhouseSupervisor } from './supervisor.js'
 
 export interface ManagedEngineOptions {
   dataDir: string

@@ -15,7 +15,8 @@ interface Waiter {
   /** JSONEachRow lines, newline-terminated. */
   rows: string[]
   resolve: (outcome: InsertOutcome) => void
-  reject: (err: AppError) => void
+  /** An AppError (the client hears it), or a bug in our insert or schema (a 500). */
+  reject: (err: unknown) => void
 }
 
 const STORED: InsertOutcome = Object.freeze({ refused: [] }) as InsertOutcome
@@ -206,7 +207,7 @@ export class InsertBatcher {
       const kind = engineErrorKind(err)
       this.failed(err, rowCount, kind)
       if (kind !== 'data') {
-        const failure = unavailable(err)
+        const failure = kind === 'bug' ? err : unavailable(err)
         for (const w of group) w.reject(failure)
         return
       }
@@ -219,7 +220,8 @@ export class InsertBatcher {
       try {
         w.resolve(await this.isolate(w.rows, 0, w.rows.length))
       } catch (err) {
-        w.reject(err instanceof AppError ? err : unavailable(err))
+        // isolate() throws only classified failures: 503s, or a bug as it is.
+        w.reject(err)
       }
     }
   }
@@ -233,6 +235,7 @@ export class InsertBatcher {
     } catch (err) {
       const kind = engineErrorKind(err)
       this.failed(err, to - from, kind)
+      if (kind === 'bug') throw err
       if (kind !== 'data') {
         // Part of this request is stored already: a 503 would make the client send it again.
         if (stored.any) throw new AppError('engine_unavailable', 'The log engine failed while storing part of this request; retry.', { cause: err, headers: { 'retry-after': '1' } })

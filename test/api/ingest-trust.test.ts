@@ -229,7 +229,10 @@ describe('healthz', () => {
     const p = await t.project()
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
     const table = logTable(t.engine)
-    await t.engine.client.command({ query: `DETACH TABLE ${table}` })
+    // Today's partition holds a part, and the table now allows one: TOO_MANY_PARTS (252), an
+    // engine that cannot take inserts for now (a dropped table would be a bug in the schema: 500).
+    expect((await one(p.ingest_token, { message: 'before' })).statusCode).toBe(202)
+    await t.engine.client.command({ query: `ALTER TABLE ${table} MODIFY SETTING parts_to_delay_insert = 1, parts_to_throw_insert = 1` })
     try {
       const res = await one(p.ingest_token, { message: 'while broken' })
       expect(res.statusCode).toBe(503)
@@ -239,7 +242,7 @@ describe('healthz', () => {
       expect(health.statusCode).toBe(503)
       expect(health.json()).toMatchObject({ status: 'degraded', engine: { ok: true }, ingest: { inserts_failing: { since: expect.any(String) } } })
     } finally {
-      await t.engine.client.command({ query: `ATTACH TABLE ${table}` })
+      await t.engine.client.command({ query: `ALTER TABLE ${table} RESET SETTING parts_to_delay_insert, parts_to_throw_insert` })
     }
     expect((await one(p.ingest_token, { message: 'works again' })).statusCode).toBe(202)
     const health = await t.app.inject({ method: 'GET', url: '/healthz' })

@@ -6,17 +6,14 @@ import path from 'node:path'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { locateClickhouseBinary, type ClickhouseBinary } from '../../src/engine/clickhouse-binary.js'
-import { assertSupportedVersion, isSupportedVersion, MIN_ENGINE_VERSION } from '../../src/engine/engine.js'
-import {
-  ClickhouseStartError,
-  ClickhouseSupervisor,
-  pingClickhouse,
-  probeClickhouseVersion,
-  type ClickhouseState,
-} from '../../src/engine/supervisor.js'
+import { assertSupportedVersion, isSupportedVersion, MIN_ENGINE_VERSION } from '../../src/engine/core.js'
+import { pingClickhouse } from '../../src/engine/managed/http.js'
+import { probeClickhouseVersion } from '../../src/engine/managed/process.js'
+import { ClickhouseStartError, ClickhouseSupervisor, type ClickhouseState } from '../../src/engine/managed/supervisor.js'
 import { AppError, UserError } from '../../src/errors.js'
 import { pidAlive } from '../../src/pid.js'
 import { debianClickhouseServer, freePorts } from '../helpers/clickhouse-server.js'
+import { assertUp, waitForState } from '../helpers/supervisor.js'
 
 /*
  * Runs a real ClickHouse server: Debian's clickhouse-server package (18.16), which .ci/run
@@ -90,7 +87,7 @@ describe('ClickhouseSupervisor against a real clickhouse-server', () => {
   it('starts the server on loopback with a generated config and password', async () => {
     expect(supervisor.state).toBe('up')
     expect(supervisor.isUp()).toBe(true)
-    expect(() => supervisor.assertUp()).not.toThrow()
+    expect(() => assertUp(supervisor)).not.toThrow()
     expect(states).toEqual(['starting', 'up'])
     expect(await pingClickhouse(supervisor.url)).toBe(true)
     expect(supervisor.commandLine()).toEqual({
@@ -144,12 +141,12 @@ describe('ClickhouseSupervisor against a real clickhouse-server', () => {
     const firstPid = supervisor.pid
     expect(firstPid).toBeDefined()
     states.length = 0
-    const down = supervisor.waitForState('down', 10_000)
+    const down = waitForState(supervisor, 'down', 10_000)
     process.kill(firstPid!, 'SIGKILL')
     await down
     expect(supervisor.isUp()).toBe(false)
-    expect(() => supervisor.assertUp()).toThrow(AppError)
-    await supervisor.waitForState('up', 60_000)
+    expect(() => assertUp(supervisor)).toThrow(AppError)
+    await waitForState(supervisor, 'up', 60_000)
 
     expect(states).toEqual(['down', 'starting', 'up'])
     expect(supervisor.lastExit).toEqual({ exitCode: undefined, signal: 'SIGKILL' })
@@ -165,8 +162,8 @@ describe('ClickhouseSupervisor against a real clickhouse-server', () => {
     states.length = 0
     // A stopped process keeps its sockets open but answers nothing: the health watch must notice.
     process.kill(frozenPid, 'SIGSTOP')
-    await supervisor.waitForState('down', 15_000)
-    await supervisor.waitForState('up', 60_000)
+    await waitForState(supervisor, 'down', 15_000)
+    await waitForState(supervisor, 'up', 60_000)
     expect(states).toEqual(['down', 'starting', 'up'])
     expect(supervisor.restarts).toBe(2)
     expect(pidAlive(frozenPid)).toBe(false)

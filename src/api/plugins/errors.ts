@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { AppError, STATUS_BY_CODE, validationError, type ErrorCode, type FieldError } from '../../errors.js'
+import { AppError, STATUS_BY_CODE, UserError, validationError, type ErrorCode, type FieldError } from '../../errors.js'
 import { newRequestId } from './request-id.js'
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = Object.fromEntries(
@@ -64,20 +64,41 @@ const fromFastifyError = (err: FastifyError): AppError => {
       // An over-long id is as wrong as any other malformed id: 400, not Fastify's 414.
       return validationError('path', `has a segment longer than ${MAX_PARAM_LENGTH} characters`)
   }
-  if (err instanceof SyntaxError || err.name === 'SyntaxError') {
-    return new AppError('validation_error', 'Malformed JSON body', { details: [{ field: 'body', message: 'is not valid JSON' }] })
-  }
+  // Body parsers mark their failures at the source (the codes above, validationError in the
+  // ingest parser): any other SyntaxError is a JSON.parse of ours that failed, a bug.
   const status = err.statusCode ?? 500
   if (status >= 400 && status < 500) {
     return new AppError(CODE_BY_STATUS[status] ?? 'validation_error', err.message)
   }
+  return new AppError('internal_error', 'Internal server error', { cause: err })
+}
+
+/**
+ * A UserError is written for the operator of the CLI. One that reaches the API (a backup or
+ * restore asked for through it) is a request the server's current state refuses: its own
+ * code when it has an API one, else 409 conflict, with its message (it names no internals).
+ */
+const fromUserError = (err: UserError): AppError => {
+  const code = err.code in STATUS_BY_CODE ? (err.code as ErrorCode) : 'conflict'
+  return new AppError(code, err.message, { cause: err })
+}
+
+/**
+ * Every error by who must act: the client (AppError and the framework's 4xx), the operator
+ * (a full disk: 503; a UserError), or us (anything else: a bug, 500 with nothing internal).
+ * Engine failures arrive as AppErrors already (engineCall, the batcher: 503) or as bugs.
+ */
+const toAppError = (err: unknown): AppError => {
+  if (err instanceof AppError) return err
   if (isDiskFull(err)) {
     return new AppError('engine_unavailable', 'The disk of the data directory is full: free space there, then retry', {
       headers: { 'retry-after': String(DISK_FULL_RETRY_SECONDS) },
       cause: err,
     })
   }
-  return new AppError('internal_error', 'Internal server error', { cause: err })
+  if (err instanceof UserError) return fromUserError(err)
+  if (typeof err !== 'object' || err === null) return new AppError('internal_error', 'Internal server error', { cause: err })
+  return fromFastifyError(err as FastifyError)
 }
 
 export const sendError = (reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply => {
@@ -92,9 +113,11 @@ export const sendError = (reply: FastifyReply, request: FastifyRequest, error: A
   })
 }
 
-const handleError = (err: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-  const appError = err instanceof AppError ? err : fromFastifyError(err)
-  if (appError.status >= 500) request.log.error({ err }, 'request failed')
+const handleError = (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  const appError = toAppError(err)
+  // A bug is logged with its stack (pino's err serializer); the client sees only the request id.
+  if (appError.code === 'internal_error') request.log.error({ err }, 'request failed: internal error')
+  else if (appError.status >= 500) request.log.warn({ err, code: appError.code }, appError.message)
   else request.log.info({ code: appError.code, status: appError.status }, appError.message)
   return sendError(reply, request, appError)
 }

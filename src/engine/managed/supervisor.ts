@@ -1,246 +1,32 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
-import path from 'node:path'
+import { readFileSync, rmSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
-import { execa } from 'execa'
-import { dataPaths } from '../config/paths.js'
-import { AppError, UserError, errorMessage } from '../errors.js'
-import { commandLineOf, pidAlive } from '../pid.js'
-import { TEMPLATES_DIR } from '../version.js'
-import type { ClickhouseBinary } from './clickhouse-binary.js'
+import { UserError, errorMessage } from '../../errors.js'
+import { commandLineOf, pidAlive } from '../../pid.js'
+import type { ClickhouseBinary } from '../clickhouse-binary.js'
+import { clickhouseCommandLine, writeClickhouseConfig } from './config-xml.js'
+import { pingClickhouse, queryClickhouse } from './http.js'
+import { clickhousePaths, DEFAULT_HTTP_PORT, DEFAULT_TCP_PORT, writePrivateFile, type ClickhousePaths } from './layout.js'
+import { fileSize, tailSince } from './log-tail.js'
+import { describeExit, spawnServer, type ChildExit } from './process.js'
+import {
+  clickhouseConnectionParams,
+  ensureClickhouseSecrets,
+  readClickhouseSecrets,
+  type ClickhouseConnectionParams,
+  type ClickhouseSecrets,
+} from './secrets.js'
 
 /*
- * The managed engine's process module: the one place that starts, watches and stops the
- * `clickhouse server` child (and the only engine module that imports execa). Everything the
- * child owns lives under the data dir, so two data dirs never share a server.
+ * The managed engine's state machine: the one place that starts, watches, restarts and stops
+ * the `clickhouse server` child. Its files (layout.ts), credentials (secrets.ts), config
+ * (config-xml.ts), process (process.ts, the only execa user) and HTTP probes (http.ts) each
+ * have a module of their own. Everything the child owns lives under the data dir, so two data
+ * dirs never share a server.
  */
 
-/** Where the managed server keeps its files, under the data dir. */
-export interface ClickhousePaths {
-  /** <data dir>/clickhouse */
-  root: string
-  /** Where `init --clickhouse-download` puts the binary. */
-  bin: string
-  /** Rendered config.xml and users.xml (0700: users.xml holds the password hash). */
-  configDir: string
-  config: string
-  users: string
-  /** The server's `path`: tables, metadata, tmp, user_files, format_schemas. */
-  data: string
-  /** The krafter user's password, 0600. */
-  secrets: string
-  /** Pid of the child, to find it again after serve itself was killed. */
-  pidFile: string
-  /** <data dir>/logs/clickhouse: the server's own logs and the child's stdout/stderr. */
-  logs: string
-  serverLog: string
-  errorLog: string
-  stdoutLog: string
-  stderrLog: string
-}
-
-export const clickhousePaths = (dataDir: string): ClickhousePaths => {
-  const root = path.join(dataDir, 'clickhouse')
-  const configDir = path.join(root, 'config')
-  const logs = path.join(dataPaths(dataDir).logs, 'clickhouse')
-  return {
-    root,
-    bin: path.join(root, 'bin'),
-    configDir,
-    config: path.join(configDir, 'config.xml'),
-    users: path.join(configDir, 'users.xml'),
-    data: path.join(root, 'data'),
-    secrets: path.join(root, 'secrets.json'),
-    pidFile: path.join(root, 'server.pid'),
-    logs,
-    serverLog: path.join(logs, 'clickhouse-server.log'),
-    errorLog: path.join(logs, 'clickhouse-server.err.log'),
-    stdoutLog: path.join(logs, 'stdout.log'),
-    stderrLog: path.join(logs, 'stderr.log'),
-  }
-}
-
-/** The user serve connects as; `default` is locked (see templates/clickhouse/users.xml). */
-export const CLICKHOUSE_USER = 'krafter'
-
-/** Away from ClickHouse's own 8123/9000, so a system server on the same machine does not clash. */
-export const DEFAULT_HTTP_PORT = 18123
-export const DEFAULT_TCP_PORT = 19000
-
-export interface ClickhouseSecrets {
-  user: string
-  password: string
-}
-
-const parseSecrets = (text: string): ClickhouseSecrets | undefined => {
-  try {
-    const value = JSON.parse(text) as Partial<ClickhouseSecrets>
-    if (typeof value.user === 'string' && value.user !== '' && typeof value.password === 'string' && value.password !== '') {
-      return { user: value.user, password: value.password }
-    }
-  } catch {
-    // reported by the callers
-  }
-  return undefined
-}
-
-export const readClickhouseSecrets = (paths: ClickhousePaths): ClickhouseSecrets => {
-  let text: string
-  try {
-    text = readFileSync(paths.secrets, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError(`No managed engine credentials at ${paths.secrets}.`, {
-        suggestions: ['Run `krafter-logs serve` once (it creates them), or `krafter-logs init --engine managed` on a new data dir.'],
-      })
-    }
-    throw err
-  }
-  const secrets = parseSecrets(text)
-  if (secrets === undefined) {
-    throw new UserError(`${paths.secrets} is damaged (expected {"user", "password"}).`, {
-      suggestions: ['Delete it and restart `krafter-logs serve`: a new password is generated and written into the server config.'],
-    })
-  }
-  return secrets
-}
-
-/**
- * The krafter user's password: read from the secrets file, or generated once. It stays the same
- * across restarts so clients built from it keep working while the child is restarted.
- */
-export const ensureClickhouseSecrets = (paths: ClickhousePaths): ClickhouseSecrets => {
-  mkdirSync(paths.root, { recursive: true, mode: 0o700 })
-  const secrets: ClickhouseSecrets = { user: CLICKHOUSE_USER, password: randomBytes(32).toString('base64url') }
-  try {
-    writeFileSync(paths.secrets, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
-    return secrets
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-  }
-  // A copied or restored data dir may have lost the mode; the file is a credential.
-  chmodSync(paths.secrets, 0o600)
-  return readClickhouseSecrets(paths)
-}
-
-export interface ClickhouseConnectionParams {
-  url: string
-  username: string
-  password: string
-}
-
-/** What `createClient` of @clickhouse/client needs to reach the managed server. */
-export const clickhouseConnectionParams = (options: { httpPort: number; secrets: ClickhouseSecrets }): ClickhouseConnectionParams => ({
-  url: `http://127.0.0.1:${options.httpPort}`,
-  username: options.secrets.user,
-  password: options.secrets.password,
-})
-
-const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex')
-
-const xmlText = (value: string): string =>
-  value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
-
-export const renderTemplate = (template: string, values: Record<string, string>): string =>
-  template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_match, key: string) => {
-    const value = values[key]
-    if (value === undefined) throw new Error(`ClickHouse template placeholder {{${key}}} has no value`)
-    return xmlText(value)
-  })
-
-const writePrivateFile = (file: string, text: string): void => {
-  const temp = `${file}.${process.pid}.tmp`
-  writeFileSync(temp, text, { mode: 0o600 })
-  renameSync(temp, file)
-}
-
-/**
- * Renders templates/clickhouse/{config,users}.xml into the data dir. Rewritten before every
- * start so a changed port or an upgraded template takes effect without a migration.
- */
-export const writeClickhouseConfig = (options: {
-  paths: ClickhousePaths
-  httpPort: number
-  tcpPort: number
-  secrets: ClickhouseSecrets
-}): void => {
-  const { paths } = options
-  for (const dir of [paths.configDir, paths.data]) mkdirSync(dir, { recursive: true, mode: 0o700 })
-  mkdirSync(paths.logs, { recursive: true, mode: 0o700 })
-  const template = (name: string): string => readFileSync(path.join(TEMPLATES_DIR, 'clickhouse', name), 'utf8')
-  writePrivateFile(
-    paths.config,
-    renderTemplate(template('config.xml'), {
-      LOG_DIR: paths.logs,
-      HTTP_PORT: String(options.httpPort),
-      TCP_PORT: String(options.tcpPort),
-      DATA_DIR: paths.data,
-      USERS_CONFIG: paths.users,
-    }),
-  )
-  writePrivateFile(
-    paths.users,
-    renderTemplate(template('users.xml'), {
-      PASSWORD_SHA256: sha256Hex(options.secrets.password),
-      DEFAULT_PASSWORD_SHA256: sha256Hex(randomBytes(32).toString('hex')),
-    }),
-  )
-}
-
-export const clickhouseCommandLine = (binary: ClickhouseBinary, paths: ClickhousePaths): { file: string; args: string[] } => ({
-  file: binary.path,
-  args: [...binary.argsPrefix, `--config-file=${paths.config}`],
-})
-
-/**
- * The version a binary reports for `--version`, or undefined when it does not say (Debian's
- * 18.16 clickhouse-server rejects the option). The server's `SELECT version()` is what the
- * version gate trusts; this is only for telling the operator early.
- */
-export const probeClickhouseVersion = async (binary: ClickhouseBinary): Promise<string | undefined> => {
-  const result = await execa(binary.path, [...binary.argsPrefix, '--version'], { reject: false, timeout: 15_000, stdin: 'ignore' })
-  if (result.failed) return undefined
-  return /version\s+(\d+(?:\.\d+)+)/i.exec(`${result.stdout}\n${result.stderr}`)?.[1]
-}
-
-/**
- * One GET on a connection of its own. Not fetch: its pool keeps idle keep-alive sockets, and
- * ClickHouse waits for open connections on SIGTERM, so pings alone slowed every stop by seconds.
- */
-const httpGet = (url: string, options: { headers?: Record<string, string>; timeoutMs: number }): Promise<{ status: number; text: string }> =>
-  new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false, headers: { ...options.headers, connection: 'close' }, timeout: options.timeoutMs }, (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-      response.on('error', reject)
-    })
-    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${options.timeoutMs} ms`)))
-    request.on('error', reject)
-  })
-
-/** True when a ClickHouse HTTP interface answers `/ping` with `Ok.`. */
-export const pingClickhouse = async (url: string, timeoutMs = 1000): Promise<boolean> => {
-  try {
-    const { status, text } = await httpGet(`${url}/ping`, { timeoutMs })
-    return status === 200 && text.trim() === 'Ok.'
-  } catch {
-    return false
-  }
-}
+export type { ChildExit } from './process.js'
 
 export type ClickhouseState = 'starting' | 'up' | 'down' | 'stopped'
-
-export interface ChildExit {
-  exitCode?: number
-  signal?: string
-  /** Why it could not be spawned at all (e.g. ENOENT). */
-  error?: string
-}
-
-const describeExit = (exit: ChildExit): string =>
-  exit.error ?? (exit.signal !== undefined ? `it was killed by ${exit.signal}` : `it exited with code ${exit.exitCode ?? '?'}`)
 
 /** pino's methods fit this shape; the supervisor logs state changes and restarts through it. */
 export interface SupervisorLogger {
@@ -295,6 +81,7 @@ export class ClickhouseStartError extends UserError {
   }
 }
 
+
 interface Child {
   pid?: number
   alive: boolean
@@ -307,30 +94,6 @@ interface Child {
 
 type StartOutcome = 'up' | 'exited' | 'timeout' | 'foreign' | 'stopped'
 
-const fileSize = (file: string): number => {
-  try {
-    return statSync(file).size
-  } catch {
-    return 0
-  }
-}
-
-const tailSince = (file: string, offset: number, lines: number): string[] => {
-  try {
-    const size = fileSize(file)
-    const from = Math.max(offset, size - 64 * 1024)
-    const buffer = Buffer.alloc(Math.max(0, size - from))
-    const fd = openSync(file, 'r')
-    try {
-      readSync(fd, buffer, 0, buffer.length, from)
-    } finally {
-      closeSync(fd)
-    }
-    return buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-lines)
-  } catch {
-    return []
-  }
-}
 
 /**
  * Runs the managed `clickhouse server`: renders its config, starts it, waits for /ping, restarts
@@ -384,11 +147,6 @@ export class ClickhouseSupervisor {
     return this.current === 'up'
   }
 
-  /** For paths that must not even try the engine while it is down (ingest: 503, never 202). */
-  assertUp(): void {
-    if (!this.isUp()) throw new AppError('engine_unavailable', 'The log engine is unavailable; retry shortly')
-  }
-
   get pid(): number | undefined {
     return this.child?.alive === true ? this.child.pid : undefined
   }
@@ -406,23 +164,6 @@ export class ClickhouseSupervisor {
   onState(listener: (state: ClickhouseState) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
-  }
-
-  /** Resolves once the state is `state`; rejects after `timeoutMs`. */
-  waitForState(state: ClickhouseState, timeoutMs: number): Promise<void> {
-    if (this.current === state) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        unsubscribe()
-        reject(new Error(`ClickHouse did not become ${state} within ${timeoutMs} ms (it is ${this.current})`))
-      }, timeoutMs)
-      const unsubscribe = this.onState((s) => {
-        if (s !== state) return
-        clearTimeout(timer)
-        unsubscribe()
-        resolve()
-      })
-    })
   }
 
   commandLine(): { file: string; args: string[] } {
@@ -501,34 +242,22 @@ export class ClickhouseSupervisor {
     const { file, args } = this.commandLine()
     const logOffsets = new Map([this.paths.errorLog, this.paths.stderrLog].map((f) => [f, fileSize(f)] as const))
     this.setState('starting')
-    const subprocess = execa(file, args, {
+    const server = spawnServer({
+      file,
+      args,
       cwd: this.paths.root,
-      // Without a watchdog parent the pid we hold is the server itself, so signals reach it.
-      env: { ...this.env, CLICKHOUSE_WATCHDOG_ENABLE: '0' },
-      stdin: 'ignore',
-      stdout: { file: this.paths.stdoutLog, append: true },
-      stderr: { file: this.paths.stderrLog, append: true },
-      detached: false,
-      // If serve dies, the server goes with it instead of holding the ports and the data dir.
-      cleanup: true,
-      reject: false,
-      // stop() owns the SIGTERM → SIGKILL timing (stopTimeoutMs), not execa's 5 s default.
-      forceKillAfterDelay: false,
+      env: this.env,
+      stdoutLog: this.paths.stdoutLog,
+      stderrLog: this.paths.stderrLog,
     })
     const child: Child = {
-      pid: subprocess.pid,
+      pid: server.pid,
       alive: true,
       logOffsets,
       kill: (signal) => {
-        if (child.alive) subprocess.kill(signal)
+        if (child.alive) server.kill(signal)
       },
-      exited: subprocess.then(
-        (result): ChildExit =>
-          result.exitCode === undefined && result.signal === undefined
-            ? { error: result.shortMessage }
-            : { exitCode: result.exitCode, signal: result.signal },
-        (err: unknown): ChildExit => ({ error: errorMessage(err) }),
-      ),
+      exited: server.exited,
     }
     void child.exited.then((exit) => {
       child.alive = false
@@ -645,12 +374,8 @@ export class ClickhouseSupervisor {
     await delay(ms, undefined, { signal: this.abort.signal }).catch(() => undefined)
   }
 
-  private async query(sql: string, timeoutMs: number): Promise<{ status: number; text: string }> {
-    const { username, password } = this.connectionParams()
-    return httpGet(`${this.url}/?query=${encodeURIComponent(sql)}`, {
-      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
-      timeoutMs,
-    })
+  private query(sql: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+    return queryClickhouse(this.url, this.connectionParams(), sql, timeoutMs)
   }
 
   /**
