@@ -2,18 +2,8 @@ import { Flags } from '@oclif/core'
 import { ENGINE_MODES } from '../src/config/config.js'
 import { KrafterCommand } from '../src/cli/base.js'
 import { runSteps } from '../src/cli/progress.js'
-import { planInit, type InitResult } from '../src/ops/init.js'
-import {
-  assertUnitPathWritable,
-  renderSystemdUnit,
-  systemdNextSteps,
-  systemdUnitOptions,
-  writeSystemdUnit,
-  type SystemdUnitResult,
-} from '../src/ops/systemd.js'
-import { errorMessage } from '../src/errors.js'
-
-export type InitCommandResult = InitResult & { systemd?: SystemdUnitResult & { error?: string } }
+import { initialise, type InitialiseResult } from '../src/ops/init.js'
+import { systemdNextSteps } from '../src/ops/systemd.js'
 
 export default class Init extends KrafterCommand {
   static override summary = 'Create a data dir: config, metadata, first team API key and engine schema'
@@ -63,31 +53,27 @@ export default class Init extends KrafterCommand {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask questions (init asks none today; accepted for scripts)' }),
   }
 
-  async run(): Promise<InitCommandResult> {
+  async run(): Promise<InitialiseResult> {
     const { flags } = await this.parse(Init)
-    const { steps, state } = planInit({
-      dataDir: flags['data-dir'],
-      port: flags.port,
-      host: flags.host,
-      engine: flags.engine as (typeof ENGINE_MODES)[number],
-      database: flags.database,
-      clickhouseUrl: flags['clickhouse-url'],
-      clickhouseUser: flags.user,
-      clickhousePassword: flags.password,
-      cluster: flags.cluster,
-      clickhouseBinary: flags['clickhouse-binary'],
-      clickhouseDownload: flags['clickhouse-download'],
-      clickhouseSha512: flags['clickhouse-sha512'],
-    })
     const wantUnit = flags.systemd || flags['systemd-write'] !== undefined || flags['systemd-user'] !== undefined
-    // Unit problems are found before init creates anything: afterwards they could only be
-    // reported next to a team API key that must not get lost.
-    const unitOptions = wantUnit ? systemdUnitOptions({ dataDir: state.paths.root, user: flags['systemd-user'] }) : undefined
-    const unit = unitOptions ? renderSystemdUnit(unitOptions) : undefined
-    if (flags['systemd-write'] !== undefined) assertUnitPathWritable(flags['systemd-write'])
-
-    await runSteps(steps, state, { quiet: this.jsonEnabled() })
-    const result: InitCommandResult = state.result as InitResult
+    const result = await initialise(
+      {
+        dataDir: flags['data-dir'],
+        port: flags.port,
+        host: flags.host,
+        engine: flags.engine as (typeof ENGINE_MODES)[number],
+        database: flags.database,
+        clickhouseUrl: flags['clickhouse-url'],
+        clickhouseUser: flags.user,
+        clickhousePassword: flags.password,
+        cluster: flags.cluster,
+        clickhouseBinary: flags['clickhouse-binary'],
+        clickhouseDownload: flags['clickhouse-download'],
+        clickhouseSha512: flags['clickhouse-sha512'],
+        systemd: wantUnit ? { user: flags['systemd-user'], write: flags['systemd-write'] } : undefined,
+      },
+      (steps, state) => runSteps(steps, state, { quiet: this.jsonEnabled() }),
+    )
     this.log('')
     this.log(`Initialised ${result.data_dir} (engine: ${result.engine.mode} ClickHouse ${result.engine.version}).`)
     this.log('')
@@ -95,29 +81,23 @@ export default class Init extends KrafterCommand {
     this.log(`  ${result.team_api_key}`)
     this.log('')
     this.log(`Next: krafter-logs serve${flags['data-dir'] ? ` --data-dir ${flags['data-dir']}` : ''}   (API at ${result.url})`)
-    if (unit !== undefined) result.systemd = this.placeUnit(unit, flags['systemd-write'])
+    if (result.systemd !== undefined) this.printUnit(result.systemd)
     return result
   }
 
-  /** Prints or writes the unit; a failed write is reported without losing the init result. */
-  private placeUnit(unit: string, writeTo: string | undefined): NonNullable<InitCommandResult['systemd']> {
+  private printUnit(systemd: NonNullable<InitialiseResult['systemd']>): void {
     this.log('')
-    if (writeTo === undefined) {
+    if (systemd.error !== undefined) {
+      process.exitCode = 1
+      this.logToStderr(`Could not write the systemd unit: ${systemd.error} (\`krafter-logs systemd\` prints it again).`)
+    } else if (systemd.path === undefined) {
       this.log('systemd unit:')
-      this.log(unit.trimEnd())
+      this.log(systemd.unit.trimEnd())
       this.log('')
       for (const line of systemdNextSteps(undefined)) this.log(line)
-      return { unit }
-    }
-    try {
-      const written = writeSystemdUnit(writeTo, unit)
-      this.log(`Wrote the systemd unit ${written}. Then:`)
-      for (const line of systemdNextSteps(written)) this.log(line)
-      return { unit, path: written }
-    } catch (err) {
-      process.exitCode = 1
-      this.logToStderr(`Could not write the systemd unit: ${errorMessage(err)} (\`krafter-logs systemd\` prints it again).`)
-      return { unit, error: errorMessage(err) }
+    } else {
+      this.log(`Wrote the systemd unit ${systemd.path}. Then:`)
+      for (const line of systemdNextSteps(systemd.path)) this.log(line)
     }
   }
 }

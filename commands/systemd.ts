@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../src/cli/base.js'
-import { isEphemeralBin, systemdNextSteps, systemdUnitFor, systemdUnitOptions, type SystemdUnitResult } from '../src/ops/systemd.js'
+import { systemdNextSteps, systemdUnit, type SystemdUnitResult } from '../src/ops/systemd.js'
 
 export default class Systemd extends KrafterCommand {
   static override summary = 'Print (or write) a systemd unit that runs serve for this data dir'
@@ -19,12 +19,7 @@ export default class Systemd extends KrafterCommand {
 
   async run(): Promise<SystemdUnitResult> {
     const { flags } = await this.parse(Systemd)
-    const request = { dataDir: flags['data-dir'], user: flags.user, bin: flags.bin, write: flags.write }
-    const { binPath } = systemdUnitOptions(request)
-    if (isEphemeralBin(binPath)) {
-      this.warn(`${binPath} is in npx's cache, which may be cleared; install krafter-logs (npm pack, then npm install -g ./krafter-logs-*.tgz: docs/operations.md) or pass --bin.`)
-    }
-    const result = systemdUnitFor(request)
+    const result = systemdUnit({ dataDir: flags['data-dir'], user: flags.user, bin: flags.bin, write: flags.write }, { warn: (m) => this.warn(m) })
     if (result.path === undefined) {
       this.log(result.unit.trimEnd())
     } else {

@@ -6,12 +6,13 @@ import { displayUrl } from '../engine/external.js'
 import { downloadClickhouseBinary, locateClickhouseBinary } from '../engine/clickhouse-binary.js'
 import { clickhousePaths } from '../engine/managed/layout.js'
 import { migrateEngine } from '../engine/schema.js'
-import { AppError, UserError } from '../errors.js'
+import { AppError, errorMessage, UserError } from '../errors.js'
 import { makeDirectory } from '../fs/directories.js'
 import { openMeta, schemaVersion } from '../meta/db.js'
 import { createApiKey, SCOPES } from '../meta/keys.js'
 import { createTeam, getDefaultTeam } from '../meta/teams.js'
-import type { Step } from './steps.js'
+import type { RunSteps, Step } from './steps.js'
+import { assertUnitPathWritable, placeSystemdUnit, renderSystemdUnit, systemdUnitOptions, type SystemdUnitResult } from './systemd.js'
 
 export interface InitOptions {
   dataDir?: string
@@ -41,6 +42,14 @@ export interface InitResult {
   engine: { mode: EngineMode; version: string; schema_version: number }
   meta_schema_version: number
 }
+
+export interface InitialiseOptions extends InitOptions {
+  /** Also make a systemd unit that runs serve for the new data dir; written when `write` is set. */
+  systemd?: { user?: string; write?: string }
+}
+
+/** `error`: the unit could not be written; init itself succeeded and its key must not get lost. */
+export type InitialiseResult = InitResult & { systemd?: SystemdUnitResult & { error?: string } }
 
 interface InitState {
   paths: DataPaths
@@ -147,6 +156,27 @@ export const planInit = (options: InitOptions): { steps: Step<InitState>[]; stat
     },
   ]
   return { steps, state }
+}
+
+/** The `init` command's work: the data dir, and the systemd unit when one is asked for. */
+export const initialise = async (options: InitialiseOptions, runSteps: RunSteps): Promise<InitialiseResult> => {
+  const { steps, state } = planInit(options)
+  // Unit problems are found before init creates anything: afterwards they could only be
+  // reported next to a team API key that must not get lost.
+  const unitRequest = options.systemd
+  const unit = unitRequest && renderSystemdUnit(systemdUnitOptions({ dataDir: state.paths.root, user: unitRequest.user }))
+  if (unitRequest?.write !== undefined) assertUnitPathWritable(unitRequest.write)
+
+  await runSteps(steps, state)
+  const result: InitialiseResult = state.result as InitResult
+  if (unit !== undefined) {
+    try {
+      result.systemd = placeSystemdUnit(unit, unitRequest?.write)
+    } catch (err) {
+      result.systemd = { unit, error: errorMessage(err) }
+    }
+  }
+  return result
 }
 
 const EXTERNAL_FLAGS = '--clickhouse-url, --user and --cluster'

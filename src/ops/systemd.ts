@@ -93,7 +93,7 @@ export const systemdUnitOptions = (request: SystemdRequest): SystemdUnitOptions 
 }
 
 /** A bin inside npx's cache may vanish with the cache; worth a warning, not a refusal. */
-export const isEphemeralBin = (binPath: string): boolean => binPath.includes(`${path.sep}_npx${path.sep}`)
+const isEphemeralBin = (binPath: string): boolean => binPath.includes(`${path.sep}_npx${path.sep}`)
 
 /** Refuses a unit path that exists or cannot be written, before any other work is done. */
 export const assertUnitPathWritable = (unitPath: string): void => {
@@ -143,18 +143,28 @@ export const writeSystemdUnit = (unitPath: string, unit: string): string => {
   return target
 }
 
-/** The unit for an initialised data dir, written when asked to. */
-export const systemdUnitFor = (request: SystemdRequest): SystemdUnitResult => {
+/** The unit alone, or also written to writeTo when given (never replacing a file). */
+export const placeSystemdUnit = (unit: string, writeTo: string | undefined): SystemdUnitResult =>
+  writeTo === undefined ? { unit } : { unit, path: writeSystemdUnit(writeTo, unit) }
+
+/**
+ * The `systemd` command's work: the unit for an initialised data dir, written when asked to.
+ * A warning goes out before anything can fail, so it is seen even when the command then fails.
+ */
+export const systemdUnit = (request: SystemdRequest, report: { warn: (message: string) => void }): SystemdUnitResult => {
   const options = systemdUnitOptions(request)
+  if (isEphemeralBin(options.binPath)) {
+    report.warn(
+      `${options.binPath} is in npx's cache, which may be cleared; install krafter-logs (npm pack, then npm install -g ./krafter-logs-*.tgz: docs/operations.md) or pass --bin.`,
+    )
+  }
   const paths = dataPaths(options.dataDir)
   if (!existsSync(paths.config)) {
     throw new UserError(`No krafter.yaml in ${paths.root}: this data dir is not initialised.`, {
       suggestions: ['Run `krafter-logs init --systemd` (or pass --data-dir / set KRAFTER_HOME to the right directory).'],
     })
   }
-  const unit = renderSystemdUnit(options)
-  if (request.write === undefined) return { unit }
-  return { unit, path: writeSystemdUnit(request.write, unit) }
+  return placeSystemdUnit(renderSystemdUnit(options), request.write)
 }
 
 /** Next steps after writing a unit, for people. */
