@@ -6,13 +6,12 @@ import { RetentionInput, runRetention, type RetentionResult } from '../logs/rete
 import { CLI_ACTOR } from '../meta/audit.js'
 import { parseInput } from '../validation.js'
 import { BackupAnswer, BackupListAnswer, RetentionAnswer } from './answers.js'
-import type { Step } from './steps.js'
+import type { RunSteps } from './steps.js'
 import type { OpsContext } from './context.js'
 import { assertServeStopped, viaServerOrEngine, viaServerOrLocal, type Via } from './engine-access.js'
 import { projectIdOf } from './projects.js'
 import { callServer } from './server-client.js'
 
-type RunSteps = <S>(steps: Step<S>[], state: S) => Promise<void>
 
 /** `retention run`: through a running serve, or on the engine opened here. */
 export const retentionNow = async (
