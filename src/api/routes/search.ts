@@ -5,8 +5,7 @@ import { getProject } from '../../logs/projects.js'
 import { exportChunks, exportEntries, exportFileName, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../../logs/search.js'
 import type { AppContext } from '../app.js'
 import { assertProjectAccess } from '../plugins/auth.js'
-
-const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
+import { read } from '../route-config.js'
 
 /** Search, volume stats and export (API.md). The project is checked before any engine work. */
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
