@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { startServe, cliFor, json } from '../helpers/cli.js'
+import { startServe, cliFor, json, stopServe } from '../helpers/cli.js'
 
 // `alert create|enable|disable|delete` as the real built CLI: the API's validation and audit,
 // directly on the data dir, also while serve runs (serve sees the rules at once).
@@ -26,10 +26,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
   rmSync(files, { recursive: true, force: true })
 })

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { startServe, waitFor, cliFor, apiFor } from '../helpers/cli.js'
+import { startServe, waitFor, cliFor, apiFor, stopServe } from '../helpers/cli.js'
 import { startSmtpServer, startWebhookReceiver } from '../helpers/receivers.js'
 
 // serve's alert scheduler and `krafter-logs alert list|test` as the real built CLI.
@@ -58,10 +58,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   await hooks?.close()
   await smtp?.close()
   rmSync(home, { recursive: true, force: true })

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { startServe, cliFor, json, apiFor } from '../helpers/cli.js'
+import { startServe, cliFor, json, apiFor, stopServe } from '../helpers/cli.js'
 
 // Backup, restore, retention and status as the real CLI, with and without a running serve.
 const home = tempDir('backup-e2e')
@@ -84,10 +84,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
   rmSync(elsewhere, { recursive: true, force: true })
 })

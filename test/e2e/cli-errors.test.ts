@@ -3,7 +3,7 @@ import path from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe, cliFor, json } from '../helpers/cli.js'
+import { BIN, startServe, cliFor, json, stopServe } from '../helpers/cli.js'
 
 // Bad command lines against the real built CLI: one clear line and the usage line on stderr
 // (or one small JSON error on stdout with --json), exit 2, for every command.
@@ -228,10 +228,7 @@ describe('export beyond its limit', () => {
     }
   })
   afterAll(async () => {
-    if (serve && serve.proc.exitCode === null) {
-      serve.proc.kill('SIGTERM')
-      await serve.proc
-    }
+    await stopServe(serve)
   })
 
   it('says how many entries matched when the 10,000 cap cut the export (through serve)', async () => {

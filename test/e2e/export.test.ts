@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe, cliFor, json } from '../helpers/cli.js'
+import { BIN, startServe, cliFor, json, stopServe } from '../helpers/cli.js'
 
 // `krafter-logs export` as the real built CLI, through a running serve and then directly.
 const home = tempDir('export')
@@ -80,10 +80,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
   rmSync(outDir, { recursive: true, force: true })
 })

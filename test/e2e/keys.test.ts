@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { startServe, cliFor, apiRequest } from '../helpers/cli.js'
+import { startServe, cliFor, apiRequest, stopServe } from '../helpers/cli.js'
 
 // `krafter-logs keys …` and `audit list` as the real CLI, against a running serve.
 const home = tempDir('keys-e2e')
@@ -22,10 +22,7 @@ beforeAll(async () => {
   serve = await startServe(home, env)
 })
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
 })
 

@@ -53,6 +53,14 @@ export const waitFor = async <T>(probe: () => T | undefined, ms = 30_000): Promi
   }
 }
 
+/** Stops a serve a test file started, if it still runs (a test may have stopped it already). */
+export const stopServe = async (serve: { proc: ResultPromise } | undefined): Promise<void> => {
+  if (serve && serve.proc.exitCode === null) {
+    serve.proc.kill('SIGTERM')
+    await serve.proc
+  }
+}
+
 /** Starts `krafter-logs serve` on a data dir and resolves once its serve.json names it. */
 export const startServe = async (
   home: string,
