@@ -3,6 +3,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { z } from 'zod'
 import { UserError } from '../errors.js'
+import { fieldErrorsOf } from '../validation.js'
 import { TEMPLATES_DIR } from '../version.js'
 
 const boolish = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean())
@@ -140,11 +141,7 @@ export const parseConfig = (raw: unknown, source: string, env: NodeJS.ProcessEnv
   }
   const result = ConfigSchema.safeParse(merged)
   if (!result.success) {
-    const problems = result.error.issues.map((i) => {
-      const key = i.path.join('.')
-      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : ''
-      return `${key || '(top level)'}: ${i.message}${keys}`
-    })
+    const problems = fieldErrorsOf(result.error.issues, '(top level)').map((e) => `${e.field}: ${e.message}`)
     throw new UserError(`Invalid configuration in ${source}: ${problems.join('; ')}`, {
       suggestions: ['Fix the key named above in krafter.yaml or its KRAFTER_<SECTION>_<KEY> environment variable.'],
     })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { MetaDb } from './db.js'
+import { keysetQuery, type KeysetOrder } from './keyset.js'
 
 export type Condition =
   | { type: 'count'; threshold: number; window_minutes: number }
@@ -69,6 +70,9 @@ type RuleRow = Omit<AlertRule, 'condition' | 'channels' | 'enabled'> & { conditi
 const toRule = (row: RuleRow | undefined): AlertRule | undefined =>
   row && { ...row, condition: JSON.parse(row.condition), channels: JSON.parse(row.channels), enabled: row.enabled === 1 }
 
+const RULES_ORDER: KeysetOrder = { columns: ['created_at', 'id'], direction: 'ASC' }
+const EVENTS_ORDER: KeysetOrder = { columns: ['opened_at', 'id'], direction: 'DESC' }
+
 export interface PageKey {
   at: string
   id: string
@@ -104,25 +108,18 @@ export const listRules = (
   teamId: string,
   options: { limit: number; after?: PageKey; projectId?: string; projectIds?: string[] | null },
 ): AlertRule[] => {
-  const where = ['team_id = @teamId']
-  const params: Record<string, unknown> = { teamId, limit: options.limit }
-  if (options.after) {
-    where.push('(created_at > @afterAt OR (created_at = @afterAt AND id > @afterId))')
-    params.afterAt = options.after.at
-    params.afterId = options.after.id
-  }
-  if (options.projectId) {
-    where.push('project_id = @projectId')
-    params.projectId = options.projectId
-  }
-  if (options.projectIds) {
-    where.push('project_id IN (SELECT value FROM json_each(@projectIds))')
-    params.projectIds = JSON.stringify(options.projectIds)
-  }
-  const rows = db
-    .prepare(`SELECT * FROM alert_rules WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT @limit`)
-    .all(params) as RuleRow[]
-  return rows.map((r) => toRule(r)!)
+  const q = keysetQuery({
+    select: 'SELECT * FROM alert_rules',
+    filters: [
+      ['team_id = @teamId', { teamId }],
+      options.projectId && ['project_id = @projectId', { projectId: options.projectId }],
+      options.projectIds && ['project_id IN (SELECT value FROM json_each(@projectIds))', { projectIds: JSON.stringify(options.projectIds) }],
+    ],
+    order: RULES_ORDER,
+    after: options.after && [options.after.at, options.after.id],
+    limit: options.limit,
+  })
+  return (db.prepare(q.sql).all(q.params) as RuleRow[]).map((r) => toRule(r)!)
 }
 
 export const enabledRules = (db: MetaDb): AlertRule[] =>
@@ -179,16 +176,14 @@ export const activeEvent = (db: MetaDb, ruleId: string): AlertEvent | undefined 
 
 /** Newest first, keyset on (opened_at, id). */
 export const listEvents = (db: MetaDb, ruleId: string, options: { limit: number; before?: PageKey }): AlertEvent[] => {
-  const where = ['rule_id = @ruleId']
-  const params: Record<string, unknown> = { ruleId, limit: options.limit }
-  if (options.before) {
-    where.push('(opened_at < @beforeAt OR (opened_at = @beforeAt AND id < @beforeId))')
-    params.beforeAt = options.before.at
-    params.beforeId = options.before.id
-  }
-  return db
-    .prepare(`SELECT * FROM alert_events WHERE ${where.join(' AND ')} ORDER BY opened_at DESC, id DESC LIMIT @limit`)
-    .all(params) as AlertEvent[]
+  const q = keysetQuery({
+    select: 'SELECT * FROM alert_events',
+    filters: [['rule_id = @ruleId', { ruleId }]],
+    order: EVENTS_ORDER,
+    after: options.before && [options.before.at, options.before.id],
+    limit: options.limit,
+  })
+  return db.prepare(q.sql).all(q.params) as AlertEvent[]
 }
 
 export const setEventStatus = (

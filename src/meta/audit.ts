@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { MetaDb } from './db.js'
+import { keysetQuery, type KeysetOrder } from './keyset.js'
 
 /** Every management action the audit log knows; one name per action, `<target>.<verb>`. */
 export const AUDIT_ACTIONS = [
@@ -83,6 +84,8 @@ export const recordAction = (
   details?: Record<string, unknown>,
 ): void => recordAudit(deps.meta, { teamId, actor: by.name, action, target, requestId: by.requestId, details }, deps.clock())
 
+const AUDIT_ORDER: KeysetOrder = { columns: ['at', 'rowid'], direction: 'DESC' }
+
 export interface AuditPageKey {
   at: string
   r: number
@@ -94,27 +97,18 @@ export const listAudit = (
   teamId: string,
   options: { limit: number; before?: AuditPageKey; action?: string; from?: string; to?: string },
 ): (AuditEntry & { rowid: number })[] => {
-  const where = ['team_id = @teamId']
-  const params: Record<string, unknown> = { teamId, limit: options.limit }
-  if (options.before) {
-    where.push('(at < @beforeAt OR (at = @beforeAt AND rowid < @beforeRow))')
-    params.beforeAt = options.before.at
-    params.beforeRow = options.before.r
-  }
-  if (options.action) {
-    where.push('action = @action')
-    params.action = options.action
-  }
-  if (options.from) {
-    where.push('at >= @from')
-    params.from = options.from
-  }
-  if (options.to) {
-    where.push('at < @to')
-    params.to = options.to
-  }
-  const rows = db
-    .prepare(`SELECT rowid, * FROM audit_logs WHERE ${where.join(' AND ')} ORDER BY at DESC, rowid DESC LIMIT @limit`)
-    .all(params) as (Row & { rowid: number })[]
+  const q = keysetQuery({
+    select: 'SELECT rowid, * FROM audit_logs',
+    filters: [
+      ['team_id = @teamId', { teamId }],
+      options.action && ['action = @action', { action: options.action }],
+      options.from && ['at >= @from', { from: options.from }],
+      options.to && ['at < @to', { to: options.to }],
+    ],
+    order: AUDIT_ORDER,
+    after: options.before && [options.before.at, options.before.r],
+    limit: options.limit,
+  })
+  const rows = db.prepare(q.sql).all(q.params) as (Row & { rowid: number })[]
   return rows.map(({ team_id: _t, details, ...r }) => ({ ...r, details: details === null ? null : (JSON.parse(details) as Record<string, unknown>) }))
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { MetaDb } from './db.js'
+import { keysetQuery, type KeysetOrder } from './keyset.js'
 import { displayPrefix, generateToken, hashToken, hashesEqual } from '../security/tokens.js'
 
 export const SCOPES = ['logs:read', 'logs:write', 'admin'] as const
@@ -92,14 +93,18 @@ export const getApiKey = (db: MetaDb, teamId: string, id: string): ApiKey | unde
   return row && fromRow(row)
 }
 
+const BY_CREATED: KeysetOrder = { columns: ['created_at', 'id'], direction: 'ASC' }
+
 /** Keyset page ordered by (created_at, id), revoked and expired keys included. */
 export const listApiKeys = (db: MetaDb, teamId: string, options: { limit: number; after?: { at: string; id: string } }): ApiKey[] => {
-  const rows = options.after
-    ? db
-        .prepare('SELECT * FROM api_keys WHERE team_id = ? AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?')
-        .all(teamId, options.after.at, options.after.at, options.after.id, options.limit)
-    : db.prepare('SELECT * FROM api_keys WHERE team_id = ? ORDER BY created_at, id LIMIT ?').all(teamId, options.limit)
-  return (rows as ApiKeyRow[]).map(fromRow)
+  const q = keysetQuery({
+    select: 'SELECT * FROM api_keys',
+    filters: [['team_id = @teamId', { teamId }]],
+    order: BY_CREATED,
+    after: options.after && [options.after.at, options.after.id],
+    limit: options.limit,
+  })
+  return (db.prepare(q.sql).all(q.params) as ApiKeyRow[]).map(fromRow)
 }
 
 /** Active (not revoked, not expired) keys with the admin scope and no project limit, other than `exceptId`. */

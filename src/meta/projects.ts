@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { MetaDb } from './db.js'
+import { keysetQuery, type KeysetOrder } from './keyset.js'
 import { displayPrefix, generateToken, hashToken, hashesEqual } from '../security/tokens.js'
 
 export interface Project {
@@ -74,26 +75,25 @@ export const getProject = (db: MetaDb, teamId: string, id: string): Project | un
 export const findProjectByName = (db: MetaDb, teamId: string, name: string): Project | undefined =>
   db.prepare('SELECT * FROM projects WHERE team_id = ? AND name = ?').get(teamId, name) as Project | undefined
 
+const BY_CREATED: KeysetOrder = { columns: ['created_at', 'id'], direction: 'ASC' }
+
 /** Keyset page ordered by (created_at, id); `projectIds` narrows it for keys limited to some projects. */
 export const listProjects = (
   db: MetaDb,
   teamId: string,
   options: { limit: number; after?: PageKey; projectIds?: string[] | null },
 ): Project[] => {
-  const where = ['team_id = @teamId']
-  const params: Record<string, unknown> = { teamId, limit: options.limit }
-  if (options.after) {
-    where.push('(created_at > @afterCreated OR (created_at = @afterCreated AND id > @afterId))')
-    params.afterCreated = options.after.created_at
-    params.afterId = options.after.id
-  }
-  if (options.projectIds) {
-    where.push('id IN (SELECT value FROM json_each(@projectIds))')
-    params.projectIds = JSON.stringify(options.projectIds)
-  }
-  return db
-    .prepare(`SELECT * FROM projects WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT @limit`)
-    .all(params) as Project[]
+  const q = keysetQuery({
+    select: 'SELECT * FROM projects',
+    filters: [
+      ['team_id = @teamId', { teamId }],
+      options.projectIds && ['id IN (SELECT value FROM json_each(@projectIds))', { projectIds: JSON.stringify(options.projectIds) }],
+    ],
+    order: BY_CREATED,
+    after: options.after && [options.after.created_at, options.after.id],
+    limit: options.limit,
+  })
+  return db.prepare(q.sql).all(q.params) as Project[]
 }
 
 export const updateProjectRow = (

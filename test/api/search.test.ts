@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
@@ -30,13 +30,14 @@ const FIXTURE = [
 
 beforeAll(async () => {
   t = await createTestApp()
-  t.clock.current = new Date(BASE + 60 * 60_000)
+  t.clock.pin(new Date(BASE + 60 * 60_000))
   a = await t.project({ name: 'Search A' })
   b = await t.project({ name: 'Search B' })
   await ingest(a.ingest_token, FIXTURE)
   // Project B holds the same words: no query on A may ever return them.
   await ingest(b.ingest_token, FIXTURE.map((e) => ({ ...e, message: `${e.message} [B]`, metadata: { ...e.metadata, tenant: 'b' } })))
 })
+afterEach(() => t.clock.reset())
 afterAll(async () => {
   await t?.close()
 })
@@ -106,7 +107,6 @@ describe('GET /logs/search', () => {
     // The default range is the last 24 hours before now.
     t.clock.advance(2 * 86_400_000)
     expect(await messages('')).toEqual([])
-    t.clock.current = new Date(BASE + 60 * 60_000)
   })
 
   it('takes the same fields as a POST body', async () => {

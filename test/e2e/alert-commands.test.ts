@@ -1,23 +1,16 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { execa, type ResultPromise } from 'execa'
+import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { startServe, cliFor, json, stopServe } from '../helpers/cli.js'
 
 // `alert create|enable|disable|delete` as the real built CLI: the API's validation and audit,
 // directly on the data dir, also while serve runs (serve sees the rules at once).
 const home = tempDir('alert-cli')
 const files = tempDir('alert-cli-files')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
-const json = (r: { stdout: string; stderr: string; exitCode?: number }) => {
-  try {
-    return JSON.parse(r.stdout)
-  } catch {
-    throw new Error(`not JSON (exit ${r.exitCode}): ${r.stdout}\n${r.stderr}`)
-  }
-}
+const cli = cliFor(env)
 
 let projectId: string
 let teamKey: string
@@ -33,10 +26,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
   rmSync(files, { recursive: true, force: true })
 })

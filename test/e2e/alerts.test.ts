@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { execa, type ResultPromise } from 'execa'
+import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe, waitFor } from '../helpers/cli.js'
+import { startServe, waitFor, cliFor, apiFor, stopServe } from '../helpers/cli.js'
 import { startSmtpServer, startWebhookReceiver } from '../helpers/receivers.js'
 
 // serve's alert scheduler and `krafter-logs alert list|test` as the real built CLI.
@@ -15,16 +15,8 @@ let serve: { proc: ResultPromise; url: string } | undefined
 let teamKey: string
 let ruleId: string
 
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
-
-const api = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${serve!.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${teamKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  })
-  return { status: res.status, body: (await res.json()) as any }
-}
+const cli = cliFor(() => env)
+const api = apiFor(() => serve!.url, () => teamKey)
 
 beforeAll(async () => {
   smtp = await startSmtpServer()
@@ -66,10 +58,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   await hooks?.close()
   await smtp?.close()
   rmSync(home, { recursive: true, force: true })

@@ -3,21 +3,14 @@ import path from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { BIN, startServe, cliFor, json, stopServe } from '../helpers/cli.js'
 
 // Bad command lines against the real built CLI: one clear line and the usage line on stderr
 // (or one small JSON error on stdout with --json), exit 2, for every command.
 const home = tempDir('cli-errors')
 const outDir = tempDir('cli-errors-out')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000, cwd: outDir, stdin: 'ignore' })
-const json = (r: { stdout: string; stderr: string; exitCode?: number }) => {
-  try {
-    return JSON.parse(r.stdout)
-  } catch {
-    throw new Error(`not JSON (exit ${r.exitCode}): ${r.stdout}\n${r.stderr}`)
-  }
-}
+const cli = cliFor(env, { cwd: outDir, stdin: 'ignore' })
 
 const RULE = '00000000-0000-4000-8000-000000000000'
 
@@ -235,10 +228,7 @@ describe('export beyond its limit', () => {
     }
   })
   afterAll(async () => {
-    if (serve && serve.proc.exitCode === null) {
-      serve.proc.kill('SIGTERM')
-      await serve.proc
-    }
+    await stopServe(serve)
   })
 
   it('says how many entries matched when the 10,000 cap cut the export (through serve)', async () => {

@@ -3,14 +3,13 @@ import path from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { BIN, startServe, cliFor, json } from '../helpers/cli.js'
 
 // The real built CLI as a child process, in a throwaway data dir (npm test builds first).
 const home = tempDir('cli')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'info' }
 
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
-const json = (stdout: string) => JSON.parse(stdout)
+const cli = cliFor(env)
 
 
 

@@ -1,17 +1,16 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { execa, type ResultPromise } from 'execa'
+import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { BIN, startServe, cliFor, json, stopServe } from '../helpers/cli.js'
 
 // `krafter-logs export` as the real built CLI, through a running serve and then directly.
 const home = tempDir('export')
 const outDir = tempDir('export-out')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
 
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000, cwd: outDir })
-const json = (stdout: string) => JSON.parse(stdout)
+const cli = cliFor(env, { cwd: outDir })
 
 
 
@@ -81,10 +80,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
   rmSync(outDir, { recursive: true, force: true })
 })

@@ -3,10 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isSupportedVersion, MIN_ENGINE_VERSION } from '../../src/engine/engine.js'
-import { BIN } from '../helpers/cli.js'
+import { cliFor } from '../helpers/cli.js'
 import { debianClickhouseServer, freePorts } from '../helpers/clickhouse-server.js'
 
 /*
@@ -18,7 +17,7 @@ import { debianClickhouseServer, freePorts } from '../helpers/clickhouse-server.
 const root = mkdtempSync(path.join(os.tmpdir(), 'krafter-external-'))
 const home = path.join(root, 'home')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'info' }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 30_000 })
+const cli = cliFor(env, { timeout: 30_000 })
 
 let server: ChildProcess | undefined
 let url = ''

@@ -1,23 +1,18 @@
 import { rmSync } from 'node:fs'
-import { execa, type ResultPromise } from 'execa'
+import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { startServe, cliFor, apiRequest, stopServe } from '../helpers/cli.js'
 
 // `krafter-logs keys …` and `audit list` as the real CLI, against a running serve.
 const home = tempDir('keys-e2e')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
+const cli = cliFor(env)
 let serve: { proc: ResultPromise; url: string } | undefined
 let initKey: string
 let projectId: string
 
-const call = (method: string, path: string, token: string, body?: unknown) =>
-  fetch(`${serve!.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  })
+const call = (method: string, path: string, token: string, body?: unknown) => apiRequest(serve!.url, token, method, path, body)
 
 beforeAll(async () => {
   const init = await cli('init', '--json', '--port', '0')
@@ -27,10 +22,7 @@ beforeAll(async () => {
   serve = await startServe(home, env)
 })
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
 })
 

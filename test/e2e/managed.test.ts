@@ -5,10 +5,9 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { locateClickhouseBinary } from '../../src/engine/clickhouse-binary.js'
-import { BIN } from '../helpers/cli.js'
+import { cliFor } from '../helpers/cli.js'
 
 /*
  * `init --engine managed` as the real CLI: with Debian's clickhouse-server (18.16, installed by
@@ -18,7 +17,7 @@ import { BIN } from '../helpers/cli.js'
  */
 const root = mkdtempSync(path.join(os.tmpdir(), 'krafter-managed-'))
 const cli = (home: string, extraEnv: Record<string, string>, ...args: string[]) =>
-  execa('node', [BIN, ...args], { env: { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn', ...extraEnv }, reject: false, timeout: 90_000 })
+  cliFor({ KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn', ...extraEnv }, { timeout: 90_000 })(...args)
 
 // A stand-in "binary": a script that exits at once, so the start fails after a good download.
 const FAKE = Buffer.from('#!/bin/sh\necho "fake clickhouse $*" >&2\nexit 3\n')

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { execa } from 'execa'
@@ -7,9 +8,14 @@ import { waitFor } from '../helpers/cli.js'
 
 /*
  * What `npm publish` would ship, installed the way a user installs it: `npm pack`, then
- * `npm install <tarball>` into an empty prefix (dependencies from the registry or npm's cache),
- * then the installed bin. Packed with --ignore-scripts: `prepare` would rebuild dist/ while
- * other e2e files run the CLI from it, and `npm test` has just built it anyway.
+ * `npm install <tarball>` into an empty prefix, then the installed bin. Packed with
+ * --ignore-scripts: `prepare` would rebuild dist/ while other e2e files run the CLI from it,
+ * and `npm test` has just built it anyway.
+ *
+ * The install needs nothing the repo's own install did not: dependencies come from npm's cache
+ * first (--prefer-offline), the configured registry only for what is missing there, and
+ * better-sqlite3's native binary, which its install script would fetch from GitHub, from this
+ * checkout's build (a local prebuild). An unreachable registry fails with a message saying so.
  */
 
 const repo = path.resolve('.')
@@ -27,6 +33,23 @@ const env: Record<string, string> = {
   KRAFTER_LOG_LEVEL: 'info',
 }
 const run = { env, extendEnv: false, cwd: root } as const
+
+const NETWORK_ERROR = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH)\b|network request to/
+
+/**
+ * better-sqlite3's binary as the prebuild its install script looks for in a local directory
+ * before downloading (prebuild-install's <package>_local_prebuilds), made from the binary
+ * this checkout's own install built for this very Node.
+ */
+const localPrebuilds = async (): Promise<string> => {
+  const dir = path.join(root, 'prebuilds')
+  mkdirSync(dir)
+  const moduleDir = path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'))
+  const { version } = JSON.parse(readFileSync(path.join(moduleDir, 'package.json'), 'utf8')) as { version: string }
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`
+  await execa('tar', ['-czf', path.join(dir, name), '-C', moduleDir, 'build/Release/better_sqlite3.node'])
+  return dir
+}
 
 let files: string[] = []
 let tarball = ''
@@ -54,9 +77,28 @@ beforeAll(async () => {
   tarball = path.join(root, info.filename)
 
   const started = performance.now()
+  const installEnv = { ...env, npm_config_better_sqlite3_local_prebuilds: await localPrebuilds() }
   // At warn level: an EBADENGINE warning (a dependency that needs a newer Node) must not appear.
-  const installed = await execa('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel', 'warn', tarball], { ...run, timeout: 300_000 })
+  const installed = await execa(
+    'npm',
+    // One quick retry per fetch: an unreachable registry is then reported soon, not in minutes.
+    ['install', '--prefix', prefix, '--prefer-offline', '--fetch-retries', '1', '--fetch-retry-mintimeout', '1000', '--fetch-retry-maxtimeout', '2000',
+      '--no-audit', '--no-fund', '--loglevel', 'warn', tarball],
+    { ...run, env: installEnv, reject: false, timeout: 300_000 },
+  )
   installLog = `${installed.stdout}\n${installed.stderr}`
+  if (installed.exitCode !== 0) {
+    const registry = (await execa('npm', ['config', 'get', 'registry'], { ...run, reject: false })).stdout.trim()
+    const cause = installed.timedOut ? 'no answer within 300 s' : installLog.split('\n').find((line) => NETWORK_ERROR.test(line))
+    if (cause !== undefined) {
+      throw new Error(
+        `npm install of the packed tarball could not reach the registry ${registry} for a dependency missing from npm's cache ` +
+          `(${cause.trim()}). This test needs only that registry, the one the repo's own install uses: connect to it, or ` +
+          'fill the cache with `npm ci` in the repo first.',
+      )
+    }
+    throw new Error(`npm install of the packed tarball failed (exit ${installed.exitCode}):\n${installLog}`)
+  }
   const seconds = (performance.now() - started) / 1000
   console.log(`npm pack: ${path.basename(tarball)} ${(statSync(tarball).size / 1024).toFixed(1)} KiB, ${files.length} files; npm install into a fresh prefix: ${seconds.toFixed(1)} s`)
 }, 420_000)

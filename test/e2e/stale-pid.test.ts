@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { startServe, cliFor } from '../helpers/cli.js'
 
 // The real built CLI in a throwaway data dir: serve.json and engine.lock left behind by a serve
 // that is gone, naming a pid that now belongs to an unrelated live process.
@@ -13,7 +12,7 @@ const home = tempDir('stale-pid')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
 const runtimeFile = path.join(home, 'serve.json')
 const lockFile = path.join(home, 'engine.lock')
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
+const cli = cliFor(env)
 
 let teamKey = ''
 let sleeper: ChildProcess

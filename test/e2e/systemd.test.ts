@@ -1,16 +1,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execa } from 'execa'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BIN } from '../helpers/cli.js'
+import { BIN, cliFor } from '../helpers/cli.js'
 
 // The built CLI writes and prints systemd units for a throwaway data dir.
 const root = mkdtempSync(path.join(os.tmpdir(), 'krafter-systemd-e2e-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 const dataDir = path.join(root, 'data')
 const env = { KRAFTER_LOG_LEVEL: 'info' }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, cwd: root, reject: false, timeout: 60_000 })
+const cli = cliFor(env, { cwd: root })
 const execStart = (unit: string) => unit.split('\n').find((l) => l.startsWith('ExecStart='))
 
 describe('systemd units', () => {

@@ -17,10 +17,23 @@ import { hashToken } from '../../src/security/tokens.js'
 
 /** A clock tests move by hand: time is a dependency, never slept. */
 export class TestClock {
+  private pinned: Date | undefined
   constructor(public current = new Date()) {}
   now = (): Date => new Date(this.current)
   advance(ms: number): void {
     this.current = new Date(this.current.getTime() + ms)
+  }
+  /** Sets the time every test of a file starts from: `reset()` goes back to it. */
+  pin(at: Date): void {
+    this.pinned = new Date(at)
+    this.current = new Date(at)
+  }
+  /**
+   * Back to the pinned time (the real now if none was pinned). Files that move the clock call
+   * it in `afterEach`, so a test that fails half-way cannot leave the next one in another day.
+   */
+  reset(): void {
+    this.current = this.pinned ? new Date(this.pinned) : new Date()
   }
 }
 

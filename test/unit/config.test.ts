@@ -51,6 +51,7 @@ describe('config', () => {
   it('fails fast naming the bad key', () => {
     expect(() => parseConfig({ server: { port: 70000 } }, 'krafter.yaml', {})).toThrow(/server\.port/)
     expect(() => parseConfig({ server: { prot: 1 } }, 'krafter.yaml', {})).toThrow(/prot/)
+    expect(() => parseConfig({ server: { prot: 1 } }, 'krafter.yaml', {})).toThrow(/server\.prot: is not a known field/)
     expect(() => parseConfig({ engine: { database: 'x; DROP' } }, 'krafter.yaml', {})).toThrow(/engine\.database/)
     expect(() => parseConfig({}, 'env', { KRAFTER_SERVER_PORT: 'eighty' })).toThrow(/server\.port/)
     expect(() => parseConfig({ engine: { mode: 'cloud' } }, 'krafter.yaml', {})).toThrow(UserError)

@@ -9,11 +9,9 @@ import { assertProjectAccess, assertUnlimited } from '../plugins/auth.js'
 import { ok } from '../respond.js'
 import { actorOf } from '../audit.js'
 import { BackupCreated, BackupListing, EngineStatus, envelope, errorResponses, JobList, RetentionRun } from '../schemas/index.js'
+// Retention checks its own scope (one project or all of them); the rest acts on the whole team.
+import { admin, NoQuery, teamWide } from '../route-config.js'
 
-/** Retention checks its own scope (one project or all of them); the rest acts on the whole team. */
-const admin = { auth: { kind: 'team', scope: 'admin' } } as const
-const teamWide = { auth: { kind: 'team', scope: 'admin', teamWide: true } } as const
-const NoQuery = z.object({}).strict()
 const body = <S extends z.ZodType>(schema: S) => z.preprocess((v) => v ?? {}, schema)
 
 /**

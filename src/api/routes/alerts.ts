@@ -22,18 +22,10 @@ import { assertProjectAccess, teamOf } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 import { actorOf } from '../audit.js'
 import { AlertEvent, AlertRule, AlertTestResult, envelope, errorResponses, NoContent, pageEnvelope } from '../schemas/index.js'
+import { ListQuery as EventsQuery, NoQuery, page, read, write } from '../route-config.js'
 
 const IdParams = z.object({ id: z.uuid('must be an id (UUID)') }).strict()
-const page = {
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(512).optional(),
-}
 const ListQuery = z.object({ ...page, project_id: z.uuid('must be a project id (UUID)').optional() }).strict()
-const EventsQuery = z.object(page).strict()
-const NoQuery = z.object({}).strict()
-
-const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
-const write = { auth: { kind: 'team', scope: 'logs:write' } } as const
 
 /** Alert rules and their firings (API.md "Alerts"). Handlers translate HTTP to alerts/ calls. */
 export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {

@@ -8,12 +8,10 @@ import { actorOf } from '../audit.js'
 import { teamOf, type Principal } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 import { AuditLogEntry, envelope, errorResponses, Key, KeyWithToken, NoContent, pageEnvelope } from '../schemas/index.js'
+// Keys and the audit log span the whole team: keys limited to projects are refused.
+import { ListQuery, NoQuery, teamWide as admin } from '../route-config.js'
 
-/** Keys and the audit log span the whole team: keys limited to projects are refused. */
-const admin = { auth: { kind: 'team', scope: 'admin', teamWide: true } } as const
 const IdParams = z.object({ id: z.uuid('must be a key id (UUID)') }).strict()
-const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().min(1).max(512).optional() }).strict()
-const NoQuery = z.object({}).strict()
 
 const grantorOf = (p: Extract<Principal, { kind: 'team' }>): Grantor => ({
   teamId: p.teamId,

@@ -19,19 +19,10 @@ import {
   updateProject,
 } from '../../logs/projects.js'
 import { envelope, errorResponses, NoContent, pageEnvelope, Project, ProjectWithIngestToken, StreamInfo, Usage } from '../schemas/index.js'
+import { ListQuery, NoQuery, read, write } from '../route-config.js'
 
 const ProjectParams = z.object({ id: z.uuid('must be a project id (UUID)') }).strict()
-const ListQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-    cursor: z.string().min(1).max(512).optional(),
-  })
-  .strict()
 const UsageQuery = z.object({ days: z.coerce.number().int().min(1).max(90).default(7) }).strict()
-const NoQuery = z.object({}).strict()
-
-const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
-const write = { auth: { kind: 'team', scope: 'logs:write' } } as const
 
 /** Projects API (seed 004 + API.md). Handlers only translate HTTP to logs/projects calls. */
 export const projectRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {

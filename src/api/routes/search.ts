@@ -6,8 +6,7 @@ import { exportChunks, exportEntries, exportFileName, ExportInput, searchLogs, S
 import type { AppContext } from '../app.js'
 import { assertProjectAccess } from '../plugins/auth.js'
 import { errorResponses, ExportFile, SearchAnswer, StatsAnswer } from '../schemas/index.js'
-
-const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
+import { read } from '../route-config.js'
 
 /** Search, volume stats and export (API.md). The project is checked before any engine work. */
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
