@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { AppError, STATUS_BY_CODE, UserError, validationError, type ErrorCode, type FieldError } from '../../errors.js'
+import { fieldErrorsOf } from '../../validation.js'
 import { newRequestId } from './request-id.js'
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = Object.fromEntries(
@@ -26,16 +27,12 @@ const isDiskFull = (err: unknown): boolean => {
   return false
 }
 
-/** Zod issues from the type provider → our details, naming the field at fault. */
+/** Zod issues from the type provider → our details, with the one converter (src/validation.ts). */
 const fieldErrors = (err: FastifyError & { validation: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }[] }): FieldError[] =>
-  err.validation.map((issue) => {
-    const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
-    if (issue.keyword === 'unrecognized_keys') {
-      const keys = (issue.params.keys as string[] | undefined) ?? []
-      return { field: [path, keys.join(',')].filter(Boolean).join('.'), message: 'is not a known field' }
-    }
-    return { field: path || CONTEXT_NAMES[err.validationContext ?? ''] || 'body', message: issue.message ?? 'is invalid' }
-  })
+  fieldErrorsOf(
+    err.validation.map((v) => ({ path: v.instancePath.split('/').filter(Boolean), code: v.keyword, message: v.message, keys: v.params.keys as string[] | undefined })),
+    CONTEXT_NAMES[err.validationContext ?? ''] || 'body',
+  )
 
 const fromFastifyError = (err: FastifyError): AppError => {
   if (hasZodFastifySchemaValidationErrors(err)) {
