@@ -7,27 +7,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { thisProcess } from '../../src/pid.js'
 import { VERSION } from '../../src/version.js'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { apiRequest, BIN, cliFor, json as parseJson, startServe, stopServe } from '../helpers/cli.js'
 
 // The same management action from the CLI (on the data dir, and through serve) and from the
 // API records the same audit details; only the actor and the request id tell them apart.
 const home = tempDir('audit-actors-e2e')
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
+const cli = cliFor(env)
+/** The JSON of a command that must have succeeded. */
 const json = (r: { exitCode?: number; stdout: string; stderr: string }) => {
   expect(r.exitCode, r.stderr || r.stdout).toBe(0)
-  return JSON.parse(r.stdout)
+  return parseJson(r)
 }
 let serve: { proc: ResultPromise; url: string } | undefined
 let initKey: string
 let projectId: string
 
-const call = (method: string, url: string, body: unknown) =>
-  fetch(`${serve!.url}/api/v1${url}`, {
-    method,
-    headers: { authorization: `Bearer ${initKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
+const call = (method: string, url: string, body: unknown) => apiRequest(serve!.url, initKey, method, url, body)
 
 interface Entry {
   actor: string
@@ -43,10 +39,7 @@ beforeAll(async () => {
   projectId = json(await cli('project', 'create', 'web', '--json')).id
 })
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
 })
 

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { execa, type ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../helpers/app.js'
-import { BIN, startServe } from '../helpers/cli.js'
+import { BIN, cliFor, startServe, stopServe } from '../helpers/cli.js'
 
 // serve's scheduler as an operator sees it: `status` (table and --json) and GET /metrics.
 const home = tempDir('jobs-e2e')
@@ -11,7 +11,7 @@ const startedAt = Date.now()
 const nightly = new Date(Math.floor((startedAt + 6 * 3_600_000) / 60_000) * 60_000)
 const runAt = nightly.toISOString().slice(11, 16)
 const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn', KRAFTER_ALERTS_EVALUATE_EVERY_SECONDS: '5', KRAFTER_RETENTION_RUN_AT: runAt }
-const cli = (...args: string[]) => execa('node', [BIN, ...args], { env, reject: false, timeout: 60_000 })
+const cli = cliFor(env)
 let serve: { proc: ResultPromise; url: string } | undefined
 
 const statusJson = async () => {
@@ -37,10 +37,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  if (serve && serve.proc.exitCode === null) {
-    serve.proc.kill('SIGTERM')
-    await serve.proc
-  }
+  await stopServe(serve)
   rmSync(home, { recursive: true, force: true })
 })
 
