@@ -13,7 +13,16 @@ const labelText = (labels: Labels): string => {
   return `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}`
 }
 
-const keyOf = (labels: Labels): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)))
+// Called on every count (several per ingest request): a plain join, not JSON. Label values are
+// ours or HTTP statuses, and \u0000 never occurs in them.
+const keyOf = (labels: Labels): string => {
+  const keys = Object.keys(labels)
+  if (keys.length === 0) return ''
+  if (keys.length > 1) keys.sort()
+  let key = ''
+  for (const k of keys) key += `${k}\u0000${labels[k]}\u0000`
+  return key
+}
 
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN')
 
