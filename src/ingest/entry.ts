@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { FieldError } from '../errors.js'
 import { mapLevel, parseTimestamp, type Level } from '../logs/fields.js'
+import { fieldErrorsOf } from '../validation.js'
 
 export const LIMITS = {
   messageBytes: 256 * 1024,
@@ -157,8 +158,8 @@ export const validateEntry = (
   const raw = surrogates ? wellFormed(input) : input
   const parsed = EntryShape.safeParse(raw)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    return { error: { field: String(issue.path[0] ?? 'entry'), message: issue.message } }
+    // The first issue only: a per-line answer names one field (the ingest contract).
+    return { error: fieldErrorsOf(parsed.error.issues.slice(0, 1), 'entry')[0]! }
   }
   const e = parsed.data
   const messageBytes = byteLength(e.message)
