@@ -17,6 +17,9 @@ import { adminRoutes } from './routes/admin.js'
 import { keyRoutes } from './routes/keys.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { openApiRoutes } from './routes/openapi.js'
+import { otlpRoutes } from './routes/otlp.js'
+import { lokiRoutes } from './routes/loki.js'
+import { elasticsearchRoutes } from './routes/elasticsearch.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
@@ -148,6 +151,10 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   })
   await app.register(healthRoutes, deps)
   await app.register(metricsRoutes, deps)
+  // The standard protocols sit at the root, where each one's clients look for them.
+  await app.register(otlpRoutes, deps)
+  await app.register(lokiRoutes, deps)
+  await app.register(elasticsearchRoutes, deps)
   await app.register(
     async (api) => {
       await api.register(healthRoutes, deps)

@@ -37,7 +37,15 @@ export interface IngestResult {
 }
 
 /** Which front door records came through, for the per-protocol metrics. */
-export type Protocol = 'json'
+export type Protocol = 'json' | 'otlp' | 'loki' | 'elasticsearch' | 'syslog'
+
+export interface IngestOptions {
+  /**
+   * Report every refused record, not the first MAX_REPORTED_ERRORS: for protocols that answer
+   * per record (Elasticsearch bulk items), so a client retries exactly what failed.
+   */
+  allErrors?: boolean
+}
 
 /**
  * What a protocol decoder (protocols/) gives the pipeline for one record of its payload: a
@@ -109,7 +117,13 @@ const UNSTORABLE: FieldError = { field: 'entry', message: 'could not be stored b
  * limit for the whole request, hand the rows to the batcher and wait until the engine has them
  * (202 means durable), then record new streams. Every refused record is reported and counted.
  */
-export const ingestRecords = async (deps: IngestDeps, project: Project, records: DecodedRecord[], protocol: Protocol): Promise<IngestResult> => {
+export const ingestRecords = async (
+  deps: IngestDeps,
+  project: Project,
+  records: DecodedRecord[],
+  protocol: Protocol,
+  options: IngestOptions = {},
+): Promise<IngestResult> => {
   if (records.length === 0) throw validationError('body', 'has no entries')
   const now = deps.clock()
   const ctx = contextOf(deps, project, now)
@@ -146,7 +160,7 @@ export const ingestRecords = async (deps: IngestDeps, project: Project, records:
   return {
     accepted,
     rejected: errors.length,
-    ...(errors.length > 0 ? { errors: errors.slice(0, MAX_REPORTED_ERRORS) } : {}),
+    ...(errors.length > 0 ? { errors: options.allErrors ? errors : errors.slice(0, MAX_REPORTED_ERRORS) } : {}),
   }
 }
 

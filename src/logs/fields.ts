@@ -71,7 +71,10 @@ const MAX_US = Date.UTC(2299, 11, 31) * 1000
 /** Timestamp → epoch microseconds, or null when it is not a time we understand. */
 export const parseTimestamp = (value: string | number): number | null => {
   let us: number
-  if (typeof value === 'number' || /^\d+(\.\d+)?$/.test(value)) {
+  if (typeof value === 'string' && /^\d{18,19}$/.test(value)) {
+    // Epoch nanoseconds as text (OTLP, Loki): exact, where a double would be off by up to 256 ns.
+    us = Number((BigInt(value) + 500n) / 1000n)
+  } else if (typeof value === 'number' || /^\d+(\.\d+)?$/.test(value)) {
     const n = typeof value === 'number' ? value : Number(value)
     if (!Number.isFinite(n) || n < 0) return null
     // Told apart by magnitude: seconds < 1e11 (year 5138) ≤ milliseconds < 1e14 ≤ microseconds < 1e17 ≤ nanoseconds.
