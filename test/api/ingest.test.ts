@@ -150,7 +150,7 @@ describe('ingest token presentation (API.md: every form a shipper sends)', () =>
   const post = (headers: Record<string, string>, message: string, query = '') =>
     t.app.inject({ method: 'POST', url: `/api/v1/logs/ingest${query}`, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify({ message }) })
 
-  it('takes the token as Bearer, X-API-KEY, ?api_key=, Basic password (any user name) and ApiKey, on both endpoints', async () => {
+  it('takes the token as Bearer, X-API-KEY, ?api_key=, Basic password (any user name) and ApiKey (raw or Elasticsearch\'s base64 id:key), on both endpoints', async () => {
     const p = await t.project()
     const tok = p.ingest_token
     const forms: [string, Record<string, string>, string?][] = [
@@ -161,6 +161,8 @@ describe('ingest token presentation (API.md: every form a shipper sends)', () =>
       ['basic-no-user', { authorization: basic('', tok) }],
       ['basic-lowercase', { authorization: basic('any', tok).replace('Basic', 'basic') }],
       ['apikey', { authorization: `ApiKey ${tok}` }],
+      // Elasticsearch's form for an `id:key` setting (Filebeat, Logstash, the ES clients).
+      ['apikey-es-id-key', { authorization: `ApiKey ${Buffer.from(`filebeat:${tok}`).toString('base64')}` }],
     ]
     for (const [message, headers, query] of forms) {
       const res = await post(headers, message, query)

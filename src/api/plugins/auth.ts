@@ -82,7 +82,7 @@ const fromAuthorization = (header: string, kind: 'team' | 'ingest'): string => {
   const scheme = match?.[1]!.toLowerCase()
   if (scheme === 'bearer') return match![2]!
   if (kind === 'ingest') {
-    if (scheme === 'apikey') return match![2]!
+    if (scheme === 'apikey') return apiKeyValue(match![2]!)
     const password = scheme === 'basic' ? basicPassword(match![2]!) : undefined
     if (password) return password
   }
@@ -93,6 +93,12 @@ const fromAuthorization = (header: string, kind: 'team' | 'ingest'): string => {
       : 'Malformed Authorization header; expected "Bearer <token>", "ApiKey <token>" or Basic with the token as password',
   )
 }
+
+/**
+ * `ApiKey <token>`, or Elasticsearch's own form `ApiKey base64(<id>:<key>)` that Filebeat,
+ * Logstash and the Elasticsearch clients send for an `id:key` setting: the token is the key.
+ */
+const apiKeyValue = (value: string): string => (value.includes('_') ? value : (basicPassword(value) ?? value))
 
 /** The password of Basic credentials (base64 of `user:password`), or undefined when they are malformed or it is empty. */
 const basicPassword = (credentials: string): string | undefined => {
