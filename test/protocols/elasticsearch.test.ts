@@ -65,6 +65,15 @@ describe('cluster info', () => {
     }
   })
 
+  it('Basic credentials (any user, the token as password) send documents too', async () => {
+    const p = await t.project()
+    const client = new Client({ node: `${base}/es`, auth: { username: 'elastic', password: p.ingest_token } })
+    const { stats } = await helperBulk(client, ecsDocuments(3, t.clock.now()), 'basic')
+    expect(stats).toMatchObject({ successful: 3, failed: 0 })
+    expect(await stored(p.id, 'basic')).toHaveLength(3)
+    await client.close()
+  })
+
   it('marks every answer under /es as Elasticsearch, refusals and unknown paths included', async () => {
     const ok = await fetch(`${base}/es/`, { headers: { authorization: `ApiKey ${project.ingest_token}` } })
     expect(ok.status).toBe(200)
@@ -76,13 +85,13 @@ describe('cluster info', () => {
     const noToken = await fetch(`${base}/es/`)
     expect(noToken.status).toBe(401)
     expect(noToken.headers.get('x-elastic-product')).toBe('Elasticsearch')
-    expect((await noToken.json()).error.code).toBe('unauthorized')
+    expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe('unauthorized')
     const headNoToken = await fetch(`${base}/es/`, { method: 'HEAD' })
     expect(headNoToken.status).toBe(401)
     const unknown = await fetch(`${base}/es/_nodes/http`, { headers: { authorization: `ApiKey ${project.ingest_token}` } })
     expect(unknown.status).toBe(404)
     expect(unknown.headers.get('x-elastic-product')).toBe('Elasticsearch')
-    expect((await unknown.json()).error.code).toBe('not_found')
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('not_found')
   })
 })
 
@@ -254,14 +263,47 @@ describe('client.bulk', () => {
       body: '{"create":{}}\n{"message": oops}\n{"create":{}}\n[1,2]\n\n{"index":{"_id":7}}\n{"message":"kept"}\n',
     })
     expect(res.status).toBe(200)
-    const body = await res.json()
-    expect(body.items.map((i: Record<string, { status: number; error?: { reason: string } }>) => Object.values(i)[0]!.error?.reason ?? Object.values(i)[0]!.status)).toEqual([
+    const body = (await res.json()) as { items: Record<string, { status: number; _id: string; error?: { reason: string } }>[] }
+    expect(body.items.map((i) => Object.values(i)[0]!.error?.reason ?? Object.values(i)[0]!.status)).toEqual([
       'document is not valid JSON',
       'document must be a JSON object',
       201,
     ])
-    expect(body.items[2].index._id).toBe('7')
+    expect(body.items[2]!.index!._id).toBe('7')
     expect((await stored(p.id)).map((r) => r.message)).toEqual(['kept'])
+  })
+
+  it('merges dotted and nested spellings of one object, keeps keys like __proto__ as data, and mends lone surrogates', async () => {
+    const p = await t.project()
+    const lines = [
+      { create: {} },
+      { message: 'merge', 'a.b': 1, a: { c: 2, 'd.e': 3 }, 'a.d.f': 4 },
+      { create: {} },
+      { message: 'proto', ['__proto__']: { polluted: true }, 'x.__proto__.y': 1 },
+    ].map((l) => JSON.stringify(l))
+    const body = `${lines.join('\n')}\n{"create":{}}\n{"message":"lone \\ud800 surrogate"}\n`
+    const res = await fetch(`${base}/es/_bulk`, { method: 'POST', headers: { authorization: `ApiKey ${p.ingest_token}`, 'content-type': 'application/json' }, body })
+    expect(((await res.json()) as { errors: boolean }).errors).toBe(false)
+    const rows = await stored(p.id)
+    const meta = (message: string) => JSON.parse(rows.find((r) => r.message === message)!.metadata)
+    expect(meta('merge')).toEqual({ a: { b: 1, c: 2, d: { e: 3, f: 4 } } })
+    // (A top-level metadata key `__proto__` is dropped by the shared entry schema, for every protocol.)
+    expect(JSON.stringify(meta('proto').x)).toBe('{"__proto__":{"y":1}}')
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(rows.map((r) => r.message)).toContain('lone \ufffd surrogate')
+  })
+
+  it('refuses a document line that is not UTF-8 for that item only; an action line that is not is a 400', async () => {
+    const p = await t.project()
+    const send = (body: Buffer) =>
+      fetch(`${base}/es/_bulk`, { method: 'POST', headers: { authorization: `ApiKey ${p.ingest_token}`, 'content-type': 'application/x-ndjson' }, body })
+    const bad = Buffer.from([0x7b, 0x22, 0x6d, 0xff, 0x22, 0x7d])
+    const res = await send(Buffer.concat([Buffer.from('{"create":{}}\n'), bad, Buffer.from('\n{"create":{}}\n{"message":"fine"}\n')]))
+    const body = (await res.json()) as { items: { create: { status: number; error?: { type: string; reason: string } } }[] }
+    expect(body.items.map((i) => i.create.status)).toEqual([400, 201])
+    expect(body.items[0]!.create.error).toEqual({ type: 'document_parsing_exception', reason: 'document is not valid UTF-8' })
+    expect((await send(Buffer.concat([bad, Buffer.from('\n{"message":"x"}\n')]))).status).toBe(400)
+    expect((await stored(p.id)).map((r) => r.message)).toEqual(['fine'])
   })
 
   it('refuses a body that is not bulk NDJSON with 400, storing nothing', async () => {

@@ -19,7 +19,6 @@ const COLUMNS: [column: string, fields: string[]][] = [
   ['trace_id', ['trace.id', 'trace_id']],
   ['span_id', ['span.id', 'span_id']],
 ]
-const SEGMENTS = new Map(COLUMNS.flatMap(([, fields]) => fields.map((f) => [f, f.split('.')] as const)))
 /** Columns whose value may come as a number (an id, a service written as one): kept as its text. */
 const TEXT_COLUMNS = new Set(['service', 'trace_id', 'span_id'])
 
@@ -39,15 +38,29 @@ interface Found {
   parents: [Json, string][]
 }
 
-/** Where a field (as segments) is in a document whose keys may be dotted, nested, or both. */
-const find = (object: Json, segments: readonly string[], from = 0): Found | undefined => {
-  for (let end = segments.length; end > from; end--) {
-    const key = end - from === 1 ? segments[from]! : segments.slice(from, end).join('.')
-    if (!Object.hasOwn(object, key)) continue
-    if (end === segments.length) return { holder: object, key, parents: [] }
+/** A field's segments and, for each start and end, the key they make (`keys[from][end]`), built once. */
+interface FieldPath {
+  segments: readonly string[]
+  keys: string[][]
+}
+const fieldPath = (field: string): FieldPath => {
+  const segments = field.split('.')
+  const keys = segments.map((_, from) => segments.map((_, end) => (end >= from ? segments.slice(from, end + 1).join('.') : '')))
+  return { segments, keys }
+}
+
+const PATHS = new Map(COLUMNS.flatMap(([, fields]) => fields.map((f) => [f, fieldPath(f)] as const)))
+
+/** Where a field is in a document whose keys may be dotted, nested, or both (`a.b`, `a: {b}`). */
+const find = (object: Json, path: FieldPath, from = 0): Found | undefined => {
+  const last = path.segments.length - 1
+  for (let end = last; end >= from; end--) {
+    const key = path.keys[from]![end]!
+    if (!Object.hasOwn(object, key) || object[key] === undefined) continue
+    if (end === last) return { holder: object, key, parents: [] }
     const inner = object[key]
     if (!isObject(inner)) continue
-    const found = find(inner, segments, end)
+    const found = find(inner, path, end + 1)
     if (found) {
       found.parents.unshift([object, key])
       return found
@@ -56,13 +69,24 @@ const find = (object: Json, segments: readonly string[], from = 0): Found | unde
   return undefined
 }
 
-/** Removes a found field, and the objects that held nothing else. */
+/** No field: none, or only removed ones (see `remove`). */
+const isEmpty = (object: Json): boolean => {
+  for (const key in object) if (Object.hasOwn(object, key) && object[key] !== undefined) return false
+  return true
+}
+
+/**
+ * Removes a found field, and the objects that held nothing else. A removed field is set to
+ * undefined rather than deleted (a delete makes V8 turn the object into a slow dictionary,
+ * for every later read): the metadata is only ever read as JSON, which has no undefined, and
+ * this module skips them.
+ */
 const remove = ({ holder, key, parents }: Found): void => {
-  delete holder[key]
+  holder[key] = undefined
   for (let i = parents.length - 1; i >= 0; i--) {
     const [parent, name] = parents[i]!
-    if (Object.keys(parent[name] as Json).length > 0) return
-    delete parent[name]
+    if (!isEmpty(parent[name] as Json)) return
+    parent[name] = undefined
   }
 }
 
@@ -78,32 +102,59 @@ const conflict = (path: string): FieldError => ({
   message: 'cannot be both a value and an object (the same field sent as a dotted key and as a nested object)',
 })
 
+/** Sets a key as an own property, `__proto__` included (a JSON key like any other). */
+const set = (object: Json, key: string, value: unknown): void => {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
+  else object[key] = value
+}
+const child = (object: Json, key: string): unknown => (Object.hasOwn(object, key) ? object[key] : undefined)
+
+/** Whether an object holds a dotted key at any depth (arrays are values: not looked into). */
+const hasDottedKey = (object: Json): boolean => {
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue
+    const value = object[key]
+    if (value === undefined) continue
+    if (key.includes('.')) return true
+    if (isObject(value) && hasDottedKey(value)) return true
+  }
+  return false
+}
+
 /**
- * Puts `value` at `segments` in `target` (objects without prototype, so no key is special),
- * merging objects; a field that would be a value and an object at once is an error, as it is
- * in Elasticsearch.
+ * Puts `value` at `segments` in `target`, merging objects; a field that would be a value and
+ * an object at once is an error, as it is in Elasticsearch. An object without dotted keys is
+ * taken as it is (the document is this module's to change), not copied.
  */
 const place = (target: Json, segments: string[], value: unknown, path: string): FieldError | undefined => {
   let node = target
   for (let i = 0; i < segments.length - 1; i++) {
-    const next = node[segments[i]!]
-    if (next === undefined) node = node[segments[i]!] = Object.create(null) as Json
-    else if (isObject(next)) node = next
+    const next = child(node, segments[i]!)
+    if (next === undefined) {
+      const created: Json = {}
+      set(node, segments[i]!, created)
+      node = created
+    } else if (isObject(next)) node = next
     else return conflict(segments.slice(0, i + 1).join('.'))
   }
   const last = segments[segments.length - 1]!
-  const existing = node[last]
+  const existing = child(node, last)
   if (!isObject(value)) {
     if (existing !== undefined) return conflict(path)
-    node[last] = value
+    set(node, last, value)
     return undefined
   }
-  let child: Json
-  if (existing === undefined) child = node[last] = Object.create(null) as Json
-  else if (isObject(existing)) child = existing
+  if (existing === undefined && !hasDottedKey(value)) {
+    set(node, last, value)
+    return undefined
+  }
+  let into: Json
+  if (existing === undefined) set(node, last, (into = {}))
+  else if (isObject(existing)) into = existing
   else return conflict(path)
   for (const key of Object.keys(value)) {
-    const error = place(child, segmentsOf(key), value[key], `${path}.${key}`)
+    if (value[key] === undefined) continue
+    const error = place(into, segmentsOf(key), value[key], `${path}.${key}`)
     if (error) return error
   }
   return undefined
@@ -111,8 +162,10 @@ const place = (target: Json, segments: string[], value: unknown, path: string): 
 
 /** The document's fields as nested paths, or the field that is both a value and an object. */
 const nested = (document: Json): { value: Json } | { error: FieldError } => {
-  const value = Object.create(null) as Json
+  if (!hasDottedKey(document)) return { value: document }
+  const value: Json = {}
   for (const key of Object.keys(document)) {
+    if (document[key] === undefined) continue
     const error = place(value, segmentsOf(key), document[key], key)
     if (error) return { error }
   }
@@ -128,7 +181,7 @@ export const mapDocument = (document: Json, index: string): MappedDocument | { r
   const sources: Record<string, string> = { stream: '_index' }
   for (const [column, fields] of COLUMNS) {
     for (const field of fields) {
-      const found = find(document, SEGMENTS.get(field)!)
+      const found = find(document, PATHS.get(field)!)
       if (!found) continue
       const value = found.holder[found.key]
       // A null is no value; an object is a group of fields (`service: {name}`), not this one;
@@ -145,6 +198,6 @@ export const mapDocument = (document: Json, index: string): MappedDocument | { r
   }
   const metadata = nested(document)
   if ('error' in metadata) return { refused: metadata.error }
-  if (Object.keys(metadata.value).length > 0) entry.metadata = metadata.value
+  if (!isEmpty(metadata.value)) entry.metadata = metadata.value
   return { entry, sources }
 }

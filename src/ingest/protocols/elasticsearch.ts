@@ -37,8 +37,12 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 
 const EXPECTED_ACTION = 'is not an action line: expected {"index"|"create"|"delete"|"update": {…}} (each action but delete is followed by its document line)'
 
-/** Elasticsearch's auto-generated ids are 20 URL-safe base64 characters. */
-const autoId = (): string => randomBytes(15).toString('base64url')
+/** Ids for the items without one, like Elasticsearch's auto-generated ones: 20 URL-safe base64 characters each. */
+const autoIds = (count: number): (() => string) => {
+  const random = randomBytes(15 * count)
+  let next = 0
+  return () => random.toString('base64url', next, (next += 15))
+}
 
 interface Pending {
   item: BulkItem
@@ -153,6 +157,7 @@ const reasonOf = (error: FieldError, item: BulkItem): string => `${item.sources?
 /** The answer to a decoded bulk once the pipeline stored what it accepted: one item per action, in order. */
 export const bulkAnswer = (items: BulkItem[], result: IngestResult, took: number): BulkAnswer => {
   const refused = new Map((result.errors ?? []).map((e) => [e.line, e]))
+  const autoId = autoIds(items.length)
   return {
     took,
     errors: refused.size > 0,
