@@ -82,6 +82,8 @@ describe('cluster info', () => {
     expect(body).toMatchObject({ name: expect.any(String), cluster_name: expect.any(String), version: { lucene_version: expect.any(String), minimum_wire_compatibility_version: expect.any(String), minimum_index_compatibility_version: expect.any(String) } })
     const head = await fetch(`${base}/es/`, { method: 'HEAD', headers: { authorization: `ApiKey ${project.ingest_token}` } })
     expect(head.status).toBe(200)
+    // Some shippers join the base URL without its slash.
+    expect((await fetch(`${base}/es`, { headers: { authorization: `ApiKey ${project.ingest_token}` } })).status).toBe(200)
     const noToken = await fetch(`${base}/es/`)
     expect(noToken.status).toBe(401)
     expect(noToken.headers.get('x-elastic-product')).toBe('Elasticsearch')
@@ -253,6 +255,17 @@ describe('client.bulk', () => {
     expect(res.items[2]!.update).toMatchObject({ _id: 'y', error: { type: 'illegal_argument_exception', reason: expect.stringMatching(/^action update is not supported/) } })
     expect((await stored(p.id)).map((r) => r.message).sort()).toEqual(['after', 'before'])
     await client.close()
+  })
+
+  it('writes "errors" just before "items", as Fluent Bit looks for it in a response too big for its buffer', async () => {
+    const p = await t.project()
+    const res = await fetch(`${base}/es/logs/_bulk`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`fluent:${p.ingest_token}`).toString('base64')}`, 'content-type': 'application/x-ndjson' },
+      body: bulkBody(ecsDocuments(2, t.clock.now()), { action: 'index' }),
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toMatch(/^\{"took":\d+,"errors":false,"items":\[\{"index":\{"_index":"logs",/)
   })
 
   it('refuses per item a document that is not a JSON object, and keeps the rest', async () => {
