@@ -319,6 +319,22 @@ describe('client.bulk', () => {
     expect((await stored(p.id)).map((r) => r.message)).toEqual(['fine'])
   })
 
+  it('refuses a document nesting deeper than the metadata limit per item, however deep (never a 500)', async () => {
+    const p = await t.project()
+    const depth = 100_000
+    const deep = (key: string) => `{"message":"deep","${key}":${`{"${key}":`.repeat(depth)}1${'}'.repeat(depth)}}`
+    const levels = (n: number, message: string) => JSON.stringify({ message, a: JSON.parse(`${'{"a":'.repeat(n - 1)}1${'}'.repeat(n - 1)}`) })
+    const res = await fetch(`${base}/es/_bulk`, {
+      method: 'POST',
+      headers: { authorization: `ApiKey ${p.ingest_token}`, 'content-type': 'application/x-ndjson' },
+      body: ['{"create":{}}', deep('a'), '{"create":{}}', deep('a.b'), '{"create":{}}', levels(16, 'sixteen levels'), '{"create":{}}', levels(17, 'seventeen')].join('\n'),
+    })
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { items: { create: { status: number; error?: { reason: string } } }[] }
+    expect(body.items.map((i) => i.create.error?.reason ?? i.create.status)).toEqual(['metadata must not nest deeper than 16 levels', 'metadata must not nest deeper than 16 levels', 201, 'metadata must not nest deeper than 16 levels'])
+    expect((await stored(p.id)).map((r) => r.message)).toEqual(['sixteen levels'])
+  })
+
   it('refuses a body that is not bulk NDJSON with 400, storing nothing', async () => {
     const p = await t.project()
     const client = clientFor(p.ingest_token)

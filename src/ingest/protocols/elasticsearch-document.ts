@@ -1,4 +1,5 @@
 import type { FieldError } from '../../errors.js'
+import { LIMITS } from '../entry.js'
 
 /**
  * An Elasticsearch document (ECS or not) → API.md's log entry, by the mapping of API.md
@@ -172,11 +173,22 @@ const nested = (document: Json): { value: Json } | { error: FieldError } => {
   return { value }
 }
 
+/** Whether a value nests objects or arrays deeper than `limit` levels (itself the first); stops looking there. */
+const deeperThan = (value: unknown, limit: number): boolean => {
+  if (value === null || typeof value !== 'object') return false
+  if (limit === 0) return true
+  for (const inner of Array.isArray(value) ? value : Object.values(value)) if (deeperThan(inner, limit - 1)) return true
+  return false
+}
+const TOO_DEEP: FieldError = { field: 'metadata', message: `must not nest deeper than ${LIMITS.metadataDepth} levels` }
+
 /**
  * Maps one document (a JSON object, which this takes over and changes) for an index. Returns
  * the entry and where its columns came from, or the field that makes the document unusable.
  */
 export const mapDocument = (document: Json, index: string): MappedDocument | { refused: FieldError } => {
+  // The entry's metadata limit, applied first: the walks below recurse as deep as the document.
+  if (deeperThan(document, LIMITS.metadataDepth)) return { refused: TOO_DEEP }
   const entry: Json = { stream: index }
   const sources: Record<string, string> = { stream: '_index' }
   for (const [column, fields] of COLUMNS) {
