@@ -338,11 +338,17 @@ describe('client.bulk', () => {
   it('refuses a body that is not bulk NDJSON with 400, storing nothing', async () => {
     const p = await t.project()
     const client = clientFor(p.ingest_token)
-    for (const garbage of ['this is not json\n', '{"message":"a document without its action"}\n', '{"create":{}}\n', '{"upsert":{}}\n{"message":"x"}\n']) {
+    const cases: [string, string][] = [
+      ['this is not json\n', 'line 1'],
+      ['{"message":"a document without its action"}\n', 'line 1'],
+      ['{"create":{}}\n{"message":"ok"}\n\n{"create":{}}\n', 'line 4'],
+      ['{"upsert":{}}\n{"message":"x"}\n', 'line 1'],
+    ]
+    for (const [garbage, field] of cases) {
       const error = await client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: garbage }).catch((e: unknown) => e)
       expect(error, garbage).toBeInstanceOf(errors.ResponseError)
       expect((error as errors.ResponseError).statusCode).toBe(400)
-      expect((error as errors.ResponseError).body).toMatchObject({ error: { code: 'validation_error', details: [{ field: 'line 1' }] } })
+      expect((error as errors.ResponseError).body).toMatchObject({ error: { code: 'validation_error', details: [{ field }] } })
     }
     expect(await stored(p.id)).toEqual([])
     await client.close()

@@ -47,6 +47,8 @@ const autoIds = (count: number): (() => string) => {
 interface Pending {
   item: BulkItem
   number: number
+  /** The body line of the action. */
+  line: number
   /** A refusal of the action's metadata, given once its document line is consumed. */
   refused?: FieldError
 }
@@ -118,12 +120,12 @@ export const decodeBulk = (body: Buffer, urlIndex: string | undefined, maxItems:
     items.push(item)
     const number = items.length
     if (WITH_DOCUMENT.has(name!)) {
-      pending = { item, number, refused }
+      pending = { item, number, line, refused }
       return
     }
     records.push({ number, refused: refused ?? { field: 'action', message: 'delete is not supported: logs are append-only' } })
   })
-  if (pending) throw validationError(`line ${pending.number}`, `the ${pending.item.action} action has no document line after it`)
+  if (pending) throw validationError(`line ${pending.line}`, `the ${pending.item.action} action has no document line after it`)
   return { records, items }
 }
 
