@@ -35,41 +35,51 @@ export const decodeNdjson = (body: Buffer, maxEntries: number): DecodedRecord[] 
 
 const splitLines = (body: Buffer, maxEntries: number): DecodedRecord[] => {
   const lines: DecodedRecord[] = []
+  forEachLine(body, (text, number) => {
+    if (text !== undefined) return parseLine(text, number, lines, maxEntries)
+    if (lines.length >= maxEntries) throw tooManyRecords(maxEntries)
+    lines.push({ number, refused: NOT_UTF8 })
+  })
+  return lines
+}
+
+/**
+ * Calls `line` with each line of a body and its 1-based number, blank ones included (the
+ * newline ending the last line does not start another), `text` undefined for a line that is
+ * not UTF-8: for decoders whose lines mean something by their place (Elasticsearch bulk
+ * pairs). The body is decoded in one go; only a body with invalid UTF-8 is decoded line by
+ * line to find the lines at fault.
+ */
+export const forEachLine = (body: Buffer, line: (text: string | undefined, number: number) => void): void => {
   let text: string | undefined
   try {
     text = utf8.decode(body)
   } catch {
-    return parseNdjsonByLine(body, maxEntries)
+    return forEachLineOfBytes(body, line)
   }
   let start = 0
   let number = 0
-  while (start <= text.length) {
+  while (start < text.length) {
     let end = text.indexOf('\n', start)
     if (end === -1) end = text.length
-    number++
-    parseLine(text.slice(start, end), number, lines, maxEntries)
+    line(text.slice(start, end), ++number)
     start = end + 1
   }
-  return lines
 }
 
-const parseNdjsonByLine = (body: Buffer, maxEntries: number): DecodedRecord[] => {
-  const lines: DecodedRecord[] = []
+const forEachLineOfBytes = (body: Buffer, line: (text: string | undefined, number: number) => void): void => {
   let start = 0
   let number = 0
-  while (start <= body.length) {
+  while (start < body.length) {
     let end = body.indexOf(10, start)
     if (end === -1) end = body.length
-    number++
     let text: string | undefined
     try {
       text = utf8.decode(body.subarray(start, end))
     } catch {
-      if (lines.length >= maxEntries) throw tooManyRecords(maxEntries)
-      lines.push({ number, refused: NOT_UTF8 })
+      text = undefined
     }
-    if (text !== undefined) parseLine(text, number, lines, maxEntries)
+    line(text, ++number)
     start = end + 1
   }
-  return lines
 }
