@@ -54,6 +54,14 @@ export interface NormalizedEntry {
 
 export type NormalizeResult = NormalizedEntry | { error: FieldError }
 
+/**
+ * `out[key] = value` for a key from client JSON: plain assignment of `__proto__` would set the
+ * object's prototype and lose the value, so keys are defined, never assigned.
+ */
+const setOwn = (out: Record<string, unknown>, key: string, value: unknown): void => {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 const depthOf = (value: unknown, limit: number, depth = 1): number => {
   if (depth > limit) return depth
   let max = depth
@@ -77,7 +85,7 @@ const wellFormed = (value: unknown): unknown => {
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.map(wellFormed)
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k.toWellFormed()] = wellFormed(v)
+  for (const [k, v] of Object.entries(value)) setOwn(out, k.toWellFormed(), wellFormed(v))
   return out
 }
 
@@ -133,7 +141,7 @@ const storableNumbers = (value: unknown): unknown => {
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.map(storableNumbers)
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) out[k] = storableNumbers(v)
+  for (const [k, v] of Object.entries(value)) setOwn(out, k, storableNumbers(v))
   return out
 }
 // A 64-bit-overflowing integer has at least 19 digits in its JSON text: only then walk the value.
@@ -155,13 +163,25 @@ export const validateEntry = (
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { error: { field: 'entry', message: 'must be a JSON object' } }
   }
-  const raw = surrogates ? wellFormed(input) : input
+  // Before anything walks the value recursively (a deep enough value overflows the stack).
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== null && typeof value === 'object' && depthOf(value, LIMITS.metadataDepth) > LIMITS.metadataDepth) {
+      // Unknown top-level fields are folded into metadata, at the same depth.
+      const field = KNOWN.has(key) ? key : 'metadata'
+      return { error: { field, message: `must not nest deeper than ${LIMITS.metadataDepth} levels` } }
+    }
+  }
+  const raw = (surrogates ? wellFormed(input) : input) as Record<string, unknown>
   const parsed = EntryShape.safeParse(raw)
   if (!parsed.success) {
     // The first issue only: a per-line answer names one field (the ingest contract).
     return { error: fieldErrorsOf(parsed.error.issues.slice(0, 1), 'entry')[0]! }
   }
   const e = parsed.data
+  // zod copies objects by assignment, which drops a `__proto__` key: put it back as data.
+  if (Object.hasOwn(raw, '__proto__')) setOwn(e, '__proto__', raw.__proto__)
+  const rawMetadata = raw.metadata as Record<string, unknown> | null | undefined
+  if (e.metadata && rawMetadata && Object.hasOwn(rawMetadata, '__proto__')) setOwn(e.metadata, '__proto__', rawMetadata.__proto__)
   const messageBytes = byteLength(e.message)
   if (messageBytes === 0 || messageBytes > LIMITS.messageBytes) {
     return { error: { field: 'message', message: `must be 1 byte to ${LIMITS.messageBytes / 1024} KiB` } }
@@ -195,7 +215,7 @@ export const buildEntry = (e: EntryFields, timestamp: number): LogEntry => {
   let metadata = (e.metadata ?? undefined) as Record<string, unknown> | undefined
   let extra: Record<string, unknown> | undefined
   for (const key of Object.keys(e)) {
-    if (!KNOWN.has(key)) (extra ??= {})[key] = (e as Record<string, unknown>)[key]
+    if (!KNOWN.has(key)) setOwn((extra ??= {}), key, (e as Record<string, unknown>)[key])
   }
   if (originalLevel !== undefined) (extra ??= {}).original_level = originalLevel
   if (extra) metadata = { ...extra, ...metadata }
@@ -222,10 +242,6 @@ export const encodeEntry = (entry: LogEntry, ctx: NormalizeContext): NormalizedE
   if (metadata) {
     metadataJson = str(metadata)
     if (LONG_DIGITS.test(metadataJson)) metadataJson = str(storableNumbers(metadata))
-    // Nesting deeper than the limit needs at least two characters per level.
-    if (metadataJson.length > 2 * LIMITS.metadataDepth && depthOf(metadata, LIMITS.metadataDepth) > LIMITS.metadataDepth) {
-      return { error: { field: 'metadata', message: `must not nest deeper than ${LIMITS.metadataDepth} levels` } }
-    }
     metadataBytes = Buffer.byteLength(metadataJson, 'utf8')
     if (metadataBytes > LIMITS.metadataBytes) {
       return { error: { field: 'metadata', message: `must be at most ${LIMITS.metadataBytes / 1024} KiB encoded` } }

@@ -39,6 +39,42 @@ const usageToday = async (projectId: string) => {
   return res.json().data
 }
 
+describe('hostile shapes', () => {
+  it('refuses nesting far beyond the limit per line (200,000 levels overflowed the stack: a 500), keeping the other lines', async () => {
+    const p = await t.project()
+    const deep = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels)
+    const res = await batch(p.ingest_token, [
+      { message: 'kept' },
+      `{"message":"deep metadata","metadata":${deep(200_000)}}`,
+      `{"message":"deep extra field","extra":${deep(50_000)}}`,
+      `{"message":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    ])
+    expect(res.statusCode, res.body.slice(0, 300)).toBe(202)
+    const answer = res.json().data
+    expect(answer.accepted).toBe(1)
+    expect(answer.errors.map((e: { line: number; field: string }) => [e.line, e.field])).toEqual([
+      [2, 'metadata'],
+      [3, 'metadata'],
+      [4, 'message'],
+    ])
+    expect((await stored(p.id)).map((r) => r.message)).toEqual(['kept'])
+  })
+
+  it('keeps a "__proto__" key as data, at the top level and in metadata, instead of dropping it', async () => {
+    const p = await t.project()
+    // The second line spells a lone surrogate, so its value is also rebuilt (made well-formed) on the way.
+    const res = await batch(p.ingest_token, [
+      '{"message":"proto","__proto__":{"top":1},"metadata":{"x":1}}',
+      '{"message":"proto inner","metadata":{"__proto__":{"inner":2}}}',
+      '{"message":"proto surrogate","metadata":{"__proto__":{"s":"\\ud800"}}}',
+    ])
+    expect(res.statusCode, res.body).toBe(202)
+    expect(res.json().data.accepted).toBe(3)
+    const rows = await stored(p.id)
+    expect(rows.map((r) => JSON.stringify(r.metadata))).toEqual(['{"__proto__":{"top":1},"x":1}', '{"__proto__":{"inner":2}}', '{"__proto__":{"s":"\uFFFD"}}'])
+  })
+})
+
 describe('metadata values the engine cannot hold', () => {
   it('stores integers beyond 64 bits as strings, and a victim sharing the inserts gets every batch stored', async () => {
     const victim = await t.project()
