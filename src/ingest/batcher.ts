@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Engine } from '../engine/engine.js'
 import { logTable } from '../engine/schema.js'
-import { engineErrorKind } from '../engine/errors.js'
+import { engineErrorKind, engineUnavailable } from '../engine/errors.js'
 import { AppError } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { Readable } from 'node:stream'
@@ -85,7 +85,7 @@ export class InsertBatcher {
     this.stats.requests++
     // A supervised engine known to be down: refuse now (503) rather than queue for it.
     if (this.engine.available && !this.engine.available()) {
-      return Promise.reject(new AppError('engine_unavailable', 'The log engine is restarting; nothing was stored. Retry shortly.'))
+      return Promise.reject(engineUnavailable(undefined, 'The log engine is restarting; nothing was stored. Retry shortly.'))
     }
     return new Promise<InsertOutcome>((resolve, reject) => {
       this.queue.push({ rows, resolve, reject })

@@ -190,7 +190,9 @@ const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[]
   const limitBytes = project.daily_limit_mb * 1024 * 1024
   if (!deps.usage.reserve(project.id, day, bytes, rows.length, limitBytes)) {
     countRejected(deps, project, now, protocol, 'daily_limit', rows.length, { field: 'entry', message: 'Daily log ingestion limit exceeded' })
-    throw new AppError('daily_limit_exceeded', 'Daily log ingestion limit exceeded')
+    // Retry-After: the next UTC day, when the limit starts again (shippers that retry 429 wait for it).
+    const retryAfter = Math.max(1, Math.ceil((Date.parse(`${day}T00:00:00Z`) + 86_400_000 - now.getTime()) / 1000))
+    throw new AppError('daily_limit_exceeded', 'Daily log ingestion limit exceeded', { headers: { 'retry-after': String(retryAfter) } })
   }
   let refused: number[]
   try {

@@ -64,6 +64,7 @@ describe('engine failure', () => {
     const refused = await ingest(p.ingest_token, 'while restarting')
     expect(refused.statusCode).toBe(503)
     expect(refused.json().error.code).toBe('engine_unavailable')
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0)
     up = true
     expect((await ingest(p.ingest_token, 'back up')).statusCode).toBe(202)
     delete t.engine.available

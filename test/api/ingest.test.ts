@@ -308,8 +308,11 @@ describe('POST /logs/ingest/batch', () => {
     const chunk = (n: number, tag: string) => ndjson(Array.from({ length: n }, (_, i) => ({ message: `${tag}-${i}-${'x'.repeat(10_000)}` })))
     // 60 entries of ~10 KB each ≈ 0.6 MB: fits; a second such request would cross 1 MiB.
     expect((await send(limited.ingest_token, '/logs/ingest/batch', chunk(60, 'first'))).statusCode).toBe(202)
-    const refused = expectError(await send(limited.ingest_token, '/logs/ingest/batch', chunk(60, 'second')), 429, 'daily_limit_exceeded')
+    const over = await send(limited.ingest_token, '/logs/ingest/batch', chunk(60, 'second'))
+    const refused = expectError(over, 429, 'daily_limit_exceeded')
     expect(refused.error.message).toBe('Daily log ingestion limit exceeded')
+    // Retry-After: when the next UTC day starts (60 s after 23:59:00).
+    expect(over.headers['retry-after']).toBe('60')
     expect((await stored(limited.id)).filter((r) => r.message.startsWith('second')).length).toBe(0)
     // A smaller request that still fits is taken.
     expect((await send(limited.ingest_token, '/logs/ingest/batch', chunk(10, 'small'))).statusCode).toBe(202)
