@@ -308,6 +308,52 @@ describe('errors', () => {
     const error = await expectEnvelope(await post(body, { authorization: `Bearer ${p.ingest_token}`, 'content-type': 'text/plain' }), 415, 'unsupported_media_type')
     expect(error.message).toContain('application/x-protobuf or application/json')
     await expectEnvelope(await post(body, { authorization: `Bearer ${p.ingest_token}`, 'content-type': 'application/x-ndjson' }, '/otlp/v1/logs'), 415, 'unsupported_media_type')
+    // A byte body with no Content-Type at all.
+    await expectEnvelope(await post(new TextEncoder().encode(body), { authorization: `Bearer ${p.ingest_token}` }), 415, 'unsupported_media_type')
+  })
+
+  it('hostile bodies, in either encoding, never get a 5xx: a 400 envelope or a 200 with what could be read', async () => {
+    const p = await t.project()
+    const auth = { authorization: `Bearer ${p.ingest_token}` }
+    const good = encodeOtlpProtobuf(request([{ timeUnixNano: now(), body: { stringValue: 'seed' }, attributes: attributes({ 'a.b': 1, c: ['x'] }), traceId: TRACE_ID }]))
+    let seed = 7
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const protobufs: Uint8Array[] = [
+      ...Array.from({ length: 40 }, () => Uint8Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256))),
+      ...Array.from({ length: 40 }, () => {
+        const copy = Buffer.from(good)
+        copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256)
+        return copy
+      }),
+      // A string that is not UTF-8 (proto3 strings must be).
+      Buffer.from(Buffer.from(good).toString('latin1').replace('seed', '\xff\xfe\xed\xa0'), 'latin1'),
+    ]
+    const deep = (n: number) => '{"arrayValue":{"values":['.repeat(n) + '{"stringValue":"x"}' + ']}}'.repeat(n)
+    const jsons: string[] = [
+      'null', '1', '"x"', '{"resourceLogs": 1}', '{"resourceLogs": [1]}', '{"resourceLogs": [{"resource": 1}]}',
+      '{"resourceLogs": [{"resource": {"attributes": {}}}]}', '{"resourceLogs": [{"resource": {"attributes": [{"key": 1}]}}]}',
+      '{"resourceLogs": [{"scopeLogs": [{"scope": "x"}]}]}', '{"resourceLogs": [{"scopeLogs": [{"scope": {"name": 5}}]}]}',
+      ...[
+        '1', 'null', '{"attributes": [1]}', '{"attributes": [{"key": 1}]}', '{"attributes": [{"key": "k", "value": 3}]}', '{"body": {"kvlistValue": {"values": [1]}}}',
+        '{"body": {"kvlistValue": 3}}', '{"body": {"arrayValue": {"values": {}}}}', '{"severityNumber": 1.5}', '{"severityNumber": "LOUD"}', '{"severityText": 3}',
+        '{"timeUnixNano": -1}', '{"timeUnixNano": "99999999999999999999999"}', '{"timeUnixNano": "1e18"}', '{"traceId": 5}', '{"spanId": "zz"}',
+        '{"body": {"intValue": "99999999999999999999"}}', '{"body": {"doubleValue": "x"}}', '{"body": {"bytesValue": "%%%"}}', '{"body": {"stringValue": "\\ud800 lone"}}',
+        `{"body": ${deep(200)}}`, `{"body": {"stringValue": "deep attrs"}, "attributes": [{"key": "d", "value": ${deep(30)}}]}`,
+      ].map((record) => `{"resourceLogs": [{"scopeLogs": [{"logRecords": [${record}]}]}]}`),
+    ]
+    const answers = [
+      ...protobufs.map(async (body) => [body.length, await post(body, { ...auth, 'content-type': 'application/x-protobuf' })] as const),
+      ...jsons.map(async (body) => [body.slice(0, 120), await post(body, { ...auth, 'content-type': 'application/json' })] as const),
+    ]
+    const statuses = new Set<number>()
+    for (const [what, res] of await Promise.all(answers)) {
+      const text = await res.text()
+      statuses.add(res.status)
+      expect(res.status, `${what}: ${text.slice(0, 200)}`).toBeLessThan(500)
+      expect(text).not.toMatch(/at .*\.[jt]s:\d+/)
+      if (res.status >= 400) expect(JSON.parse(text).request_id).toBe(res.headers.get('x-request-id'))
+    }
+    expect([...statuses].sort()).toEqual([200, 400])
   })
 
   it('more records than a batch takes is 413; nothing is stored', async () => {
@@ -442,6 +488,26 @@ describe('mapping (API.md "Mapping to a log entry")', () => {
     const [row] = await send([{ body: { stringValue: 'r' }, traceId: 'ABCDEF0123456789ABCDEF0123456789', spanId: '0123456789ABCDEF' }], { 'service.name': 'billing', 'host.name': 'h1', 'k8s.pod.name': 'p-1' }, { name: 'io.opentelemetry.billing', version: '3' })
     expect(row).toMatchObject({ service: 'billing', stream: 'io.opentelemetry.billing', trace_id: 'abcdef0123456789abcdef0123456789', span_id: '0123456789abcdef' })
     expect(row!.metadata).toEqual({ resource: { host: { name: 'h1' }, k8s: { pod: { name: 'p-1' } } }, scope: { name: 'io.opentelemetry.billing', version: '3' } })
+  })
+
+  it('JSON escapes of lone surrogates are mended (U+FFFD); a value nested past 64 levels refuses its record; non-UTF-8 protobuf strings refuse the request', async () => {
+    const p = await t.project()
+    const deep = (n: number) => '{"arrayValue":{"values":['.repeat(n) + '{"stringValue":"x"}' + ']}}'.repeat(n)
+    const body = `{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": "lone \\ud800 surrogate"}, "attributes": [{"key": "k\\udc00", "value": {"stringValue": "v"}}]}, {"body": ${deep(65)}}]}]}]}`
+    const res = await post(body, { authorization: `Bearer ${p.ingest_token}`, 'content-type': 'application/json' })
+    expect(res.status).toBe(200)
+    const { partialSuccess } = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } }
+    expect(partialSuccess.rejectedLogRecords).toBe('1')
+    expect(partialSuccess.errorMessage).toMatch(/logRecords\[1\]: message .*nests deeper than 64 levels/)
+    const [row] = await stored(p.id)
+    expect(row!.message).toBe('lone \ufffd surrogate')
+    expect(row!.metadata).toEqual({ 'k\ufffd': 'v' })
+
+    const good = encodeOtlpProtobuf(request([{ body: { stringValue: 'seed' } }]))
+    const latin1 = Buffer.from(Buffer.from(good).toString('latin1').replace('seed', '\xff\xfe\xed\xa0'), 'latin1')
+    const refused = await post(latin1, { authorization: `Bearer ${p.ingest_token}`, 'content-type': 'application/x-protobuf' })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/not a protobuf ExportLogsServiceRequest.*utf-8/i)
   })
 
   it('OTLP JSON: proto field names, numbers for int64, enum names and gzip are taken too', async () => {
