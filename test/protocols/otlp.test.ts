@@ -218,6 +218,11 @@ describe('partial success', () => {
     expect((await stored(p.id)).map((r) => r.message)).toEqual(['good 1', 'good 2'])
     const usage = (await t.app.inject({ url: `/api/v1/logs/projects/${p.id}/usage`, headers: bearer(t.teamKey) })).json().data
     expect(usage.today).toMatchObject({ entries: 2, rejected: 2 })
+    // And in the metrics, under the otlp protocol.
+    const metrics = (await t.app.inject({ url: '/metrics' })).body
+    const counter = (series: string) => Number(metrics.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0)
+    expect(counter('krafter_ingest_requests_total{protocol="otlp",status="200"}')).toBeGreaterThanOrEqual(1)
+    expect(counter('krafter_ingest_records_rejected_total{protocol="otlp",reason="invalid"}')).toBeGreaterThanOrEqual(2)
   })
 
   it('JSON: the same, as OTLP JSON', async () => {
