@@ -44,6 +44,25 @@ describe('dotted keys → paths', () => {
     expect(JSON.parse(JSON.stringify(out))).toEqual(JSON.parse('{"__proto__": {"_value": 1, "polluted": 4}, "constructor": 2, "toString": {"x": 3}}'))
   })
 
+  it('a key of thousands of segments nests 64 deep and keeps the rest as one key; many copies of one key all stay', () => {
+    const out = nest([['x.'.repeat(10_000) + 'end', 1]])
+    let depth = 0
+    let node: Plain = out
+    while (node !== null && typeof node === 'object' && !Array.isArray(node)) {
+      const keys: string[] = Object.keys(node)
+      expect(keys).toHaveLength(1)
+      node = node[keys[0]!]!
+      depth++
+    }
+    expect(depth).toBe(64)
+    expect(node).toBe(1)
+    expect(() => JSON.stringify(out)).not.toThrow()
+
+    const copies = nest(Array.from({ length: 100_000 }, (_, i): [string, Plain] => ['k', i]))
+    expect(Object.keys(copies)).toHaveLength(100_000)
+    expect(copies.k_100000).toBe(99_999)
+  })
+
   it('never throws, never loses a value, never leaves a dotted key (the engine would split it again)', () => {
     let seed = 11
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)

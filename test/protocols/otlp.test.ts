@@ -343,7 +343,8 @@ describe('errors', () => {
         '{"body": {"kvlistValue": 3}}', '{"body": {"arrayValue": {"values": {}}}}', '{"severityNumber": 1.5}', '{"severityNumber": "LOUD"}', '{"severityText": 3}',
         '{"timeUnixNano": -1}', '{"timeUnixNano": "99999999999999999999999"}', '{"timeUnixNano": "1e18"}', '{"traceId": 5}', '{"spanId": "zz"}',
         '{"body": {"intValue": "99999999999999999999"}}', '{"body": {"doubleValue": "x"}}', '{"body": {"bytesValue": "%%%"}}', '{"body": {"stringValue": "\\ud800 lone"}}',
-        `{"body": ${deep(200)}}`, `{"body": {"stringValue": "deep attrs"}, "attributes": [{"key": "d", "value": ${deep(30)}}]}`,
+        `{"body": ${deep(200)}}`, `{"body": {"stringValue": "deep key"}, "attributes": [{"key": "${'x.'.repeat(5000)}y", "value": {"intValue": 1}}]}`,
+        `{"body": {"stringValue": "copies"}, "attributes": [${Array(20_000).fill('{"key": "k", "value": {"boolValue": true}}').join(',')}]}`, `{"body": {"stringValue": "deep attrs"}, "attributes": [{"key": "d", "value": ${deep(30)}}]}`,
       ].map((record) => `{"resourceLogs": [{"scopeLogs": [{"logRecords": [${record}]}]}]}`),
     ]
     const answers = [

@@ -12,6 +12,9 @@
  *  - two objects merge, key by key, by the same rule;
  *  - a second value for a name that holds a value (not an object) goes to the first free name
  *    of `<name>_2`, `<name>_3`, …, beside it, in the order the keys came.
+ * A key of more than MAX_SEGMENTS segments nests that deep and keeps the rest as one key: the
+ * entry rules refuse such a record for its depth anyway (metadata nests at most 16 levels), and
+ * no key can build an object too deep to encode.
  * Keys are read as own properties and `__proto__` is defined as one, so every key is a key like
  * any other (plain objects, not prototype-less ones: V8 keeps those in slow dictionary mode).
  */
@@ -29,6 +32,12 @@ export const isPlainObject = (value: Plain | undefined): value is PlainObject =>
   value !== null && typeof value === 'object' && !Array.isArray(value)
 
 export const emptyObject = (): PlainObject => ({})
+
+/** Far beyond the metadata depth limit, far below what JSON.stringify can recurse. */
+export const MAX_SEGMENTS = 64
+
+/** The next `_n` suffix to try per object and name, so n copies of one key cost n steps, not n². */
+const suffixes = new WeakMap<PlainObject, Map<string, number>>()
 
 const own = (node: PlainObject, key: string): Plain | undefined => (Object.hasOwn(node, key) ? node[key] : undefined)
 
@@ -52,8 +61,11 @@ export const putKey = (node: PlainObject, key: string, value: Plain): void => {
     set(node, key, value)
     putKey(value, VALUE_KEY, current)
   } else {
-    let n = 2
+    let next = suffixes.get(node)
+    if (!next) suffixes.set(node, (next = new Map()))
+    let n = next.get(key) ?? 2
     while (own(node, `${key}_${n}`) !== undefined) n++
+    next.set(key, n + 1)
     set(node, `${key}_${n}`, value)
   }
 }
@@ -73,7 +85,8 @@ export const putPath = (target: PlainObject, key: string, value: Plain): void =>
     putKey(target, key, value)
     return
   }
-  const segments = key.split('.')
+  const segments = key.split('.', MAX_SEGMENTS)
+  if (segments.length === MAX_SEGMENTS) segments[MAX_SEGMENTS - 1] = key.split('.').slice(MAX_SEGMENTS - 1).join('.')
   let node = target
   for (let i = 0; i < segments.length - 1; i++) {
     const segment = segments[i]!

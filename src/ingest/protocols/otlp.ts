@@ -19,7 +19,7 @@ import { otlpSchema, type PbAnyValue, type PbExportLogsServiceRequest, type PbIn
  *    (dotted keys as paths: otlp-metadata.ts); a string `stream` attribute → stream, else the
  *    scope name, else the default.
  * Also kept in metadata, as nothing of a record is dropped silently: event_name, a severity_text
- * that says something else than the level, an unknown severity_number. Not kept: flags (the
+ * that says something other than the level, an unknown severity_number. Not kept: flags (the
  * trace flags), dropped_attributes_count and schema_url, which say nothing about the event.
  */
 
@@ -58,7 +58,7 @@ const SEVERITY_LEVELS: Level[] = ['debug', 'debug', 'info', 'warn', 'error', 'fa
 /** severity_number 1–8 debug (TRACE and DEBUG), 9–12 info, 13–16 warn, 17–20 error, 21–24 fatal. */
 const levelOfSeverity = (n: number): Level | undefined => (n >= 1 && n <= 24 && Number.isInteger(n) ? SEVERITY_LEVELS[(n - 1) >> 2] : undefined)
 
-// Epoch nanoseconds of 18 or 19 digits (2001-09-09 to 2286-11-20) go to the entry rules as
+// Epoch nanoseconds of 18 or 19 digits (1973-03-03 to 2286-11-20) go to the entry rules as
 // they are (exact); shorter ones as RFC 3339 with microseconds, which the rules read by form
 // rather than guessing seconds or milliseconds from the magnitude.
 const timestampOf = (nanos: string): string | undefined | FieldError => {
@@ -96,7 +96,8 @@ const entryOf = (record: RecordFields, origin: Origin): Mapped => {
     if (record.severityNumber !== 0) putKey(metadata, 'severity_number', record.severityNumber)
   }
 
-  const timestamp = timestampOf(record.time !== '' && record.time !== '0' ? record.time : record.observed)
+  let timestamp = timestampOf(record.time)
+  if (timestamp === undefined) timestamp = timestampOf(record.observed)
   if (typeof timestamp === 'object') return { refused: timestamp }
   if (timestamp !== undefined) entry.timestamp = timestamp
 
