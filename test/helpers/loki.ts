@@ -11,7 +11,8 @@ import { compressSync } from 'snappy'
 export interface PushEntry {
   /** Epoch nanoseconds as decimal text, or a protobuf Timestamp. */
   ts: string | { seconds: number | bigint; nanos: number }
-  line: string
+  /** The line; bytes are written as they are (e.g. invalid UTF-8, as a broken shipper may send). */
+  line: string | Uint8Array
   /** Structured metadata (name → value). */
   metadata?: Record<string, string>
 }
@@ -54,7 +55,8 @@ export const encodePushRequest = (streams: PushStream[]): Uint8Array => {
       if (seconds !== 0n) w.uint32((1 << 3) | 0).int64(seconds.toString())
       if (nanos !== 0) w.uint32((2 << 3) | 0).int32(nanos)
       w.ldelim()
-      w.uint32((2 << 3) | 2).string(entry.line) // line = 2
+      if (typeof entry.line === 'string') w.uint32((2 << 3) | 2).string(entry.line) // line = 2
+      else w.uint32((2 << 3) | 2).bytes(entry.line)
       for (const [name, value] of Object.entries(entry.metadata ?? {})) writeLabelPair(w, 3, name, value) // structuredMetadata = 3
       w.ldelim()
     }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { ingestRecords, MAX_BATCH_ENTRIES } from '../../ingest/pipeline.js'
-import { decodeLokiJson, decodeLokiProtobuf, lokiRefusal } from '../../ingest/protocols/loki.js'
+import { decodeLokiJson, decodeLokiProtobuf, loadLokiSchema, lokiRefusal } from '../../ingest/protocols/loki.js'
 import { inflateSnappy } from '../../ingest/snappy.js'
 import type { AppContext } from '../app.js'
 import { ingestOf } from '../plugins/auth.js'
@@ -19,6 +19,7 @@ const SNAPPY = { name: 'snappy', inflate: inflateSnappy }
  * (X-Scope-OrgID) is ignored: the ingest token names the project.
  */
 export const lokiRoutes = async (app: FastifyInstance, deps: AppContext): Promise<void> => {
+  loadLokiSchema()
   ingestBody(app, deps, {
     protocol: 'loki',
     contentTypes: [JSON_TYPE, ...PROTOBUF_TYPES],

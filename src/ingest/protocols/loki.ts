@@ -2,7 +2,7 @@ import { AppError, validationError, type FieldError } from '../../errors.js'
 import { mayHoldSurrogates } from '../entry.js'
 import { tooManyRecords, type DecodedRecord, type IngestResult } from '../pipeline.js'
 import { parseLabelText } from './loki-labels.js'
-import { decodePushRequest } from './loki-proto.js'
+import { decodePushRequest, pushRequest } from './loki-proto.js'
 
 /**
  * Loki push (POST /loki/api/v1/push) → the pipeline's records, by API.md's mapping: the line →
@@ -23,7 +23,6 @@ export interface LokiPush {
 
 const SERVICE_LABELS = ['service_name', 'service', 'app', 'job']
 const LEVEL_KEYS = ['level', 'severity', 'detected_level']
-const ID_KEYS = ['trace_id', 'span_id'] as const
 
 /** What a stream's labels give each of its entries, worked out once per stream. */
 interface StreamFields {
@@ -51,11 +50,9 @@ const streamFields = (labels: Record<string, string>): StreamFields => ({
 // Epoch ns of 18–19 digits (1973-03-03 to 2286-11-20) go to the entry rules as text, exact. Any
 // other is certainly outside a project's window: it goes as an RFC 3339 time (µs), so the entry
 // rules refuse it naming the window and the time it was.
-const MIN_TEXT_NS = 10n ** 17n
-const MAX_TEXT_NS = 10n ** 19n - 1n
-const timestampOf = (ns: bigint): string => {
-  if (ns >= MIN_TEXT_NS && ns <= MAX_TEXT_NS) return ns.toString()
-  const us = ns / 1000n
+const timestampOf = (ns: string): string => {
+  if (ns.length >= 18 && ns.length <= 19 && /^\d+$/.test(ns)) return ns
+  const us = BigInt(ns) / 1000n
   const ms = Number(us / 1000n)
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return 'out of range'
   const iso = new Date(ms).toISOString()
@@ -63,39 +60,36 @@ const timestampOf = (ns: bigint): string => {
   return `${iso.slice(0, -1)}${micros.toString().padStart(3, '0')}Z`
 }
 
-/** One entry of a stream → the API.md entry value. */
-const entryOf = (fields: StreamFields, ns: bigint, line: string, structured: Record<string, string> | undefined): Record<string, unknown> => {
-  let level = fields.level
-  let metadata: Record<string, unknown> | undefined
-  let traceId: string | undefined
-  let spanId: string | undefined
-  if (structured) {
-    metadata = { ...structured }
-    if (level === undefined) {
-      for (const key of LEVEL_KEYS) {
-        if (structured[key]) {
-          level = structured[key]
-          delete metadata[key]
-          break
-        }
-      }
-    }
-    for (const key of ID_KEYS) {
-      const value = structured[key]
-      if (value === undefined) continue
-      if (key === 'trace_id') traceId = value
-      else spanId = value
-      delete metadata[key]
-    }
-  }
-  if (fields.labels) metadata = { ...metadata, labels: fields.labels }
+/** Sets a key as an own property, `__proto__` included (a plain assignment would drop that one). */
+const put = <T>(target: Record<string, T>, key: string, value: T): void => {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  else target[key] = value
+}
+
+/** One entry of a stream → the API.md entry value. `ns`: epoch nanoseconds, decimal text. */
+const entryOf = (fields: StreamFields, ns: string, line: string, structured: Record<string, string> | undefined): Record<string, unknown> => {
   const value: Record<string, unknown> = { message: line, timestamp: timestampOf(ns) }
   if (fields.service !== undefined) value.service = fields.service
+  let level = fields.level
+  let metadata: Record<string, unknown> | undefined
+  if (structured) {
+    let levelKey: string | undefined
+    if (level === undefined) {
+      levelKey = LEVEL_KEYS.find((key) => structured[key])
+      if (levelKey) level = structured[levelKey]
+    }
+    for (const key of Object.keys(structured)) {
+      const v = structured[key]!
+      if (key === levelKey) continue
+      else if (key === 'trace_id') value.trace_id = v
+      else if (key === 'span_id') value.span_id = v
+      else put((metadata ??= {}), key, v)
+    }
+  }
   if (level !== undefined) value.level = level
   if (fields.stream !== undefined) value.stream = fields.stream
-  if (traceId !== undefined) value.trace_id = traceId
-  if (spanId !== undefined) value.span_id = spanId
-  if (metadata && Object.keys(metadata).length > 0) value.metadata = metadata
+  if (fields.labels) (metadata ??= {}).labels = fields.labels
+  if (metadata) value.metadata = metadata
   return value
 }
 
@@ -120,12 +114,6 @@ class Collector {
   refuse(place: string, refused: FieldError): void {
     this.records.push({ number: this.place(place), refused })
   }
-}
-
-/** Sets a key as an own property, `__proto__` included (a plain assignment would drop that one). */
-const put = (target: Record<string, string>, key: string, value: string): void => {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
-  else target[key] = value
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -184,10 +172,18 @@ export const decodeLokiJson = (body: Buffer, maxEntries: number): LokiPush => {
         structured = jsonStrings(meta)
         if (!structured) return out.refuse(place, BAD_STRUCTURED)
       }
-      out.value(place, entryOf(fields, BigInt(ts), line, structured))
+      out.value(place, entryOf(fields, ts, line, structured))
     })
   })
   return { records: out.records, places: out.places }
+}
+
+/**
+ * Reads the vendored schema now (serve's start), so a package without it fails there, not as
+ * a 400 "not a PushRequest" to every protobuf push.
+ */
+export const loadLokiSchema = (): void => {
+  pushRequest()
 }
 
 /** A protobuf push body (already inflated from snappy): `logproto.PushRequest`, labels as text. */
