@@ -9,7 +9,7 @@ import { ingestOf } from './auth.js'
 const gunzipAsync = promisify(gunzip)
 
 /** Inflates a body, stopping at `limit` bytes of output. */
-type Inflate = (raw: Buffer, limit: number) => Promise<Buffer>
+export type Inflate = (raw: Buffer, limit: number) => Promise<Buffer>
 
 const gunzipLimited: Inflate = async (raw, limit) => {
   try {
@@ -23,7 +23,7 @@ const gunzipLimited: Inflate = async (raw, limit) => {
   }
 }
 
-/** Content-Encodings every ingest protocol takes; snappy (Loki protobuf) goes here with its own limit check. */
+/** Content-Encodings every ingest protocol takes (a protocol's own compression: IngestBodyOptions.impliedEncodings). */
 const ENCODINGS: Record<string, Inflate> = { gzip: gunzipLimited, 'x-gzip': gunzipLimited }
 
 /** The request body as bytes, inflated when Content-Encoding says so, the size limit applied after. */
@@ -53,6 +53,21 @@ export interface IngestBodyOptions {
   protocol: Protocol
   /** The Content-Types its routes take; any other is 415. */
   contentTypes: string[]
+  /**
+   * Compression a media type always has, whatever Content-Encoding says (Loki's protobuf bodies
+   * are snappy blocks with no Content-Encoding). It is applied after any Content-Encoding, with
+   * the same limit; a Content-Encoding naming it (some Loki clients send `snappy`) is the same
+   * compression, not a second one.
+   */
+  impliedEncodings?: Record<string, { name: string; inflate: Inflate }>
+}
+
+/** The body after Content-Encoding and then the media type's implied compression. */
+const decodeProtocolBody = async (request: FastifyRequest, raw: Buffer, limit: number, options: IngestBodyOptions): Promise<Buffer> => {
+  const implied = options.impliedEncodings?.[mediaType(request)]
+  if (!implied) return decodeBody(request, raw, limit)
+  const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase().trim()
+  return implied.inflate(encoding === implied.name ? raw : await decodeBody(request, raw, limit), limit)
 }
 
 /**
@@ -65,7 +80,7 @@ export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: In
   const limit = deps.config.server.body_limit_mb * 1024 * 1024
   scope.removeAllContentTypeParsers()
   scope.addContentTypeParser(options.contentTypes, { parseAs: 'buffer', bodyLimit: limit }, (request, raw, done) => {
-    decodeBody(request, raw as Buffer, limit).then(
+    decodeProtocolBody(request, raw as Buffer, limit, options).then(
       (body) => done(null, body),
       (err: Error) => done(err, undefined),
     )
