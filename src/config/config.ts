@@ -149,8 +149,8 @@ export const ConfigSchema = z
         listeners: z.preprocess(jsonText, z.array(SyslogListenerSchema).max(64)).default([]),
         /** RFC 3164 times carry no zone: the senders' zone, unless a listener says its own. */
         timezone: timeZone.default('UTC'),
-        /** Larger messages are refused (counted) and skipped; RFC 5424 receivers must take 480 bytes. */
-        max_message_bytes: z.coerce.number().int().min(480).max(16 * 1024 * 1024).default(64 * 1024),
+        /** Larger messages are refused (counted) and skipped; RFC 5424 receivers must take 480 bytes, entries hold 256 KiB of message. */
+        max_message_bytes: z.coerce.number().int().min(480).max(1024 * 1024).default(64 * 1024),
         /** Open TCP connections per listener; beyond, new ones are closed at once (logged). */
         max_connections: z.coerce.number().int().min(1).max(100_000).default(1024),
       })

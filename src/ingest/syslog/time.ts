@@ -32,20 +32,42 @@ export interface WallTime {
   second: number
 }
 
-/** The wall-clock fields of an instant (epoch ms) in the zone. */
-export const wallTimeOf = (epochMs: number, zone: string): WallTime => {
-  const parts: Record<string, number> = {}
-  for (const p of formatterOf(zone).formatToParts(new Date(epochMs))) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value)
+const offsetCache = new Map<string, number>()
+const OFFSET_CACHE_MAX = 50_000
+
+/**
+ * The zone's offset from UTC at an instant, in ms (east positive). Offsets change only on whole
+ * minutes (tzdb transitions), so each zone and minute is asked of Intl once: a listener's
+ * messages mostly share a few minutes, and formatToParts costs microseconds.
+ */
+const offsetAt = (epochMs: number, zone: string): number => {
+  if (zone === 'UTC' || zone === 'Etc/UTC') return 0
+  const minute = Math.floor(epochMs / 60_000) * 60_000
+  const key = `${zone}|${minute}`
+  let offset = offsetCache.get(key)
+  if (offset === undefined) {
+    const parts: Record<string, number> = {}
+    for (const p of formatterOf(zone).formatToParts(new Date(minute))) {
+      if (p.type !== 'literal') parts[p.type] = Number(p.value)
+    }
+    offset = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - minute
+    if (offsetCache.size >= OFFSET_CACHE_MAX) offsetCache.clear()
+    offsetCache.set(key, offset)
   }
-  return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! }
+  return offset
 }
 
-/** The zone's offset from UTC at an instant, in ms (east positive). */
-const offsetAt = (epochMs: number, zone: string): number => {
-  const whole = Math.floor(epochMs / 1000) * 1000
-  const w = wallTimeOf(whole, zone)
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - whole
+/** The wall-clock fields of an instant (epoch ms) in the zone. */
+export const wallTimeOf = (epochMs: number, zone: string): WallTime => {
+  const d = new Date(epochMs + offsetAt(epochMs, zone))
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  }
 }
 
 /** Whether the fields name a date and time that exist (no Feb 30, no 25:00). */
