@@ -447,6 +447,23 @@ describe('startup and limits', () => {
     })
   })
 
+  it("a listener whose project was deleted counts and logs what it can no longer store", async () => {
+    const doomed = await t.project({ name: `syslog-doomed-${randomUUID().slice(0, 8)}` })
+    const app2 = await startSyslogApp(t, { listeners: [{ protocol: 'udp', port: 0, project: doomed.name }] })
+    try {
+      const res = await t.app.inject({ method: 'DELETE', url: `/api/v1/logs/projects/${doomed.id}`, headers: { authorization: `Bearer ${t.teamKey}` } })
+      expect(res.statusCode).toBe(204)
+      const message = unique('to a deleted project')
+      await logger(['--udp', '--rfc3164', '-n', '127.0.0.1', '-P', String(app2.listeners[0]!.port), '-t', 'a', message])
+      const label = app2.listeners[0]!.label
+      await eventually(async () => (app2.metrics.syslogMessages.get({ listener: label, result: 'no_project' }) === 1 ? true : undefined), 'no_project')
+      expect(app2.logs()).toContain("the listener's project was deleted")
+      expect(await anywhere(message)).toBe(0)
+    } finally {
+      await app2.close()
+    }
+  })
+
   it('connections beyond syslog.max_connections are closed at once and counted', async () => {
     const limited = await startSyslogApp(t, { max_connections: 1, listeners: [{ protocol: 'tcp', port: 0, project: main.id }] })
     try {
