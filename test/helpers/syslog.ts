@@ -104,6 +104,7 @@ export interface SyslogNg {
  * paths; it is ready once every source socket exists.
  */
 export const startSyslogNg = async (sources: string[], body: (sockets: Record<string, string>) => string): Promise<SyslogNg> => {
+  if (!existsSync(SYSLOG_NG)) throw new Error(`${SYSLOG_NG} is missing: the syslog tests need Debian's syslog-ng (apt-get install syslog-ng-core)`)
   const dir = mkdtempSync(path.join(os.tmpdir(), 'krafter-syslog-ng-'))
   const sockets = Object.fromEntries(sources.map((name) => [name, path.join(dir, `${name}.sock`)]))
   const conf = path.join(dir, 'syslog-ng.conf')

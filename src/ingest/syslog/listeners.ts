@@ -261,13 +261,13 @@ abstract class Listener {
     return { projectId, item: { value: decoded.value, bytes: frame.bytes.length } }
   }
 
-  /** Counts a settled message under the listener's metric; problems are logged (throttled). */
   /** A message that was cut off by serve stopping. */
   dropped(peer: string): void {
     this.owner.count(this.address.label, 'dropped')
     this.owner.warn(this.address.label, 'dropped', { peer }, 'syslog: dropped a message cut off by serve stopping')
   }
 
+  /** Counts a settled message under the listener's metric; problems are logged (throttled). */
   settled(item: Item, outcome: Outcome | 'dropped', peer: string): void {
     const label = this.address.label
     const result: Result = outcome === 'unavailable' ? 'dropped' : outcome === 'refused' && item.refused ? 'malformed' : outcome
