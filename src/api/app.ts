@@ -29,11 +29,14 @@ import { RejectionLog, type IngestDeps } from '../ingest/pipeline.js'
 import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
 import type { Scheduler } from '../jobs/scheduler.js'
+import { SyslogListeners } from '../ingest/syslog/listeners.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The routes' schemas: the OpenAPI document and the contract tests read them. */
     contract: ApiContract
+    /** serve's syslog listeners (none unless configured); tests read their bound addresses. */
+    syslog: SyslogListeners
   }
 }
 import { TokenBucketLimiter } from '../security/rate-limit.js'
@@ -143,8 +146,13 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   contract.collect(app)
   app.decorate('contract', contract)
 
+  // Syslog listeners bind with the app and hand what they received to the batcher before it drains.
+  const syslog = new SyslogListeners({ config, ingest: deps.ingest, teamId: deps.teamId, metrics, logger: deps.logger })
+  app.decorate('syslog', syslog)
+  app.addHook('onReady', () => syslog.start())
   // Requests in flight finish before close resolves; their rows are in the batcher: flush them.
   app.addHook('onClose', async () => {
+    await syslog.close()
     await batcher.drain()
     deps.ingest.usage.flush()
     if (ownNotifier) await deps.notifier.close()

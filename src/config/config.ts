@@ -11,6 +11,42 @@ const port = z.coerce.number().int().min(0).max(65535)
 /** ClickHouse identifiers we put into DDL: whitelisted characters only. */
 export const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)')
 
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+const timeZone = z.string().refine(isTimeZone, 'must be an IANA time zone name such as UTC or Europe/Berlin')
+
+/** A JSON list in an environment variable (KRAFTER_SYSLOG_LISTENERS='[{"protocol":"udp",…}]'). */
+const jsonText = (v: unknown): unknown => {
+  if (typeof v !== 'string') return v
+  try {
+    return JSON.parse(v)
+  } catch {
+    return v
+  }
+}
+
+export const SyslogListenerSchema = z
+  .object({
+    protocol: z.enum(['tcp', 'udp']),
+    /** 0: any free port (tests read the bound one). */
+    port,
+    /** Default: server.host. */
+    host: z.string().min(1).optional(),
+    /** The project (id or name) messages are stored in, unless one names another by its ingest token. */
+    project: z.string().min(1),
+    /** The zone of RFC 3164 times from this listener's senders; default syslog.timezone. */
+    timezone: timeZone.optional(),
+  })
+  .strict()
+
+export type SyslogListenerConfig = z.infer<typeof SyslogListenerSchema>
+
 export const ENGINE_MODES = ['embedded', 'managed', 'external'] as const
 export type EngineMode = (typeof ENGINE_MODES)[number]
 
@@ -104,6 +140,19 @@ export const ConfigSchema = z
         password: z.string().optional(),
         from: z.string().min(3).default('Krafter Logs <krafter-logs@localhost>'),
         timeout_ms: z.coerce.number().int().min(100).max(120_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    syslog: z
+      .object({
+        /** Syslog listeners (API.md "Standard ingest protocols"): none unless configured. */
+        listeners: z.preprocess(jsonText, z.array(SyslogListenerSchema).max(64)).default([]),
+        /** RFC 3164 times carry no zone: the senders' zone, unless a listener says its own. */
+        timezone: timeZone.default('UTC'),
+        /** Larger messages are refused (counted) and skipped; RFC 5424 receivers must take 480 bytes, entries hold 256 KiB of message. */
+        max_message_bytes: z.coerce.number().int().min(480).max(1024 * 1024).default(64 * 1024),
+        /** Open TCP connections per listener; beyond, new ones are closed at once (logged). */
+        max_connections: z.coerce.number().int().min(1).max(100_000).default(1024),
       })
       .strict()
       .prefault({}),

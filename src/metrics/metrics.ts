@@ -33,6 +33,19 @@ export class Metrics {
   readonly alertDeliveries = this.registry.register(
     new Counter('krafter_alert_deliveries_total', 'Alert notification delivery attempts by channel and result.'),
   )
+  readonly syslogMessages = this.registry.register(
+    new Counter(
+      'krafter_syslog_messages_total',
+      'Syslog messages by listener and result (accepted, refused, malformed, unauthorized, no_project, dropped, failed).',
+    ),
+  )
+  readonly syslogRetries = this.registry.register(
+    new Counter('krafter_syslog_retries_total', 'Syslog TCP messages handed to the pipeline again because the log engine could not take them, by listener.'),
+  )
+  readonly syslogConnections = this.registry.register(new Gauge('krafter_syslog_connections', 'Open syslog TCP connections by listener.'))
+  readonly syslogConnectionsRefused = this.registry.register(
+    new Counter('krafter_syslog_connections_refused_total', 'Syslog TCP connections closed at once because the listener had syslog.max_connections open.'),
+  )
   readonly tailSubscribers = this.registry.register(new Gauge('krafter_tail_subscribers', 'Open live-tail streams.'))
   readonly engineUp = this.registry.register(new Gauge('krafter_engine_up', '1 while the log engine answers, else 0.'))
   readonly jobRuns = this.registry.register(new Counter('krafter_job_runs_total', 'Background job runs by job and result (ok, failed).'))
