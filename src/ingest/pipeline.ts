@@ -10,6 +10,13 @@ import type { InsertBatcher } from './batcher.js'
 import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry } from './entry.js'
 
 export const MAX_BATCH_ENTRIES = 10_000
+/**
+ * Records one request of a standard protocol (OTLP, Loki, Elasticsearch bulk) may carry. Their
+ * shippers batch by bytes (Vector 10 MB, the Elasticsearch client 5 MB) and several drop a
+ * batch answered 413, so the body limit is what bounds them; this only caps the worst case of
+ * tiny records within it.
+ */
+export const MAX_PROTOCOL_RECORDS = 100_000
 export const MAX_REPORTED_ERRORS = 100
 
 /** A decoder's answer to a payload with more records than a request may carry. */

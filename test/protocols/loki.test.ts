@@ -1,3 +1,4 @@
+import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { compressSync } from 'snappy'
@@ -355,7 +356,7 @@ describe('JSON push', () => {
     }
     // No entries at all (Loki answers 422, which the envelope has no code for).
     await errorOf(await pushJson(p.ingest_token, { streams: [] }), 400, 'validation_error')
-    const values = Array.from({ length: 10_001 }, (_, i) => [nsOf(Date.now(), i), 'x'])
+    const values = Array.from({ length: MAX_PROTOCOL_RECORDS + 1 }, (_, i) => [nsOf(Date.now(), i), 'x'])
     await errorOf(await pushJson(p.ingest_token, { streams: [{ stream: { app: 'big' }, values }] }), 413, 'payload_too_large')
     expect(await stored(p.id)).toEqual([])
   })

@@ -1,3 +1,4 @@
+import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { gzipSync } from 'node:zlib'
 import { context, diag, DiagLogLevel, trace, TraceFlags, type Context } from '@opentelemetry/api'
 import { SeverityNumber, type LogRecord } from '@opentelemetry/api-logs'
@@ -364,7 +365,7 @@ describe('errors', () => {
 
   it('more records than a batch takes is 413; nothing is stored', async () => {
     const p = await t.project()
-    const records = Array.from({ length: 10_001 }, (_, i) => ({ body: { stringValue: `r${i}` } }))
+    const records = Array.from({ length: MAX_PROTOCOL_RECORDS + 1 }, (_, i) => ({ body: { stringValue: `r${i}` } }))
     await expectEnvelope(await post(encodeOtlpProtobuf(request(records)), { authorization: `Bearer ${p.ingest_token}`, 'content-type': 'application/x-protobuf' }), 413, 'payload_too_large')
     expect(await stored(p.id)).toEqual([])
   })

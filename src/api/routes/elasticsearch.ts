@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
-import { ingestRecords, MAX_BATCH_ENTRIES } from '../../ingest/pipeline.js'
+import { ingestRecords, MAX_PROTOCOL_RECORDS } from '../../ingest/pipeline.js'
 import { bulkAnswer, decodeBulk } from '../../ingest/protocols/elasticsearch.js'
 import { ACKNOWLEDGED, catHealth, catText, clusterHealth, clusterInfo, licenseInfo } from '../../ingest/protocols/elasticsearch-cluster.js'
 import type { AppContext } from '../app.js'
@@ -58,7 +58,7 @@ const bulkRoutes = async (scope: FastifyInstance, deps: AppContext): Promise<voi
   const bulk = async (request: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now()
     const { index } = (request.params ?? {}) as { index?: string }
-    const { records, items } = decodeBulk(bodyOf(request), index, MAX_BATCH_ENTRIES)
+    const { records, items } = decodeBulk(bodyOf(request), index, MAX_PROTOCOL_RECORDS)
     const result = await ingestRecords(deps.ingest, ingestOf(request).project, records, 'elasticsearch', { allErrors: true })
     return reply.send(bulkAnswer(items, result, Math.round(performance.now() - started)))
   }

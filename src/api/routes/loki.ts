@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ingestRecords, MAX_BATCH_ENTRIES } from '../../ingest/pipeline.js'
+import { ingestRecords, MAX_PROTOCOL_RECORDS } from '../../ingest/pipeline.js'
 import { decodeLokiJson, decodeLokiProtobuf, loadLokiSchema, lokiRefusal } from '../../ingest/protocols/loki.js'
 import { inflateSnappy } from '../../ingest/snappy.js'
 import type { AppContext } from '../app.js'
@@ -31,7 +31,7 @@ export const lokiRoutes = async (app: FastifyInstance, deps: AppContext): Promis
     { config: { auth: { kind: 'ingest' } }, schema: { response: { 204: NoContent, ...errorResponses } } },
     async (request, reply) => {
       const body = bodyOf(request)
-      const push = mediaType(request) === JSON_TYPE ? decodeLokiJson(body, MAX_BATCH_ENTRIES) : decodeLokiProtobuf(body, MAX_BATCH_ENTRIES)
+      const push = mediaType(request) === JSON_TYPE ? decodeLokiJson(body, MAX_PROTOCOL_RECORDS) : decodeLokiProtobuf(body, MAX_PROTOCOL_RECORDS)
       const result = await ingestRecords(deps.ingest, ingestOf(request).project, push.records, 'loki', { allErrors: true })
       if (result.rejected > 0) throw lokiRefusal(result, push)
       return reply.status(204).send()

@@ -1,7 +1,7 @@
 import { validationError, type FieldError } from '../../errors.js'
 import { mapLevel, type Level } from '../../logs/fields.js'
 import { mayHoldSurrogates } from '../entry.js'
-import { MAX_BATCH_ENTRIES, tooManyRecords, type DecodedRecord, type IngestResult } from '../pipeline.js'
+import { MAX_PROTOCOL_RECORDS, tooManyRecords, type DecodedRecord, type IngestResult } from '../pipeline.js'
 import { copyPlain, emptyObject, nestValue, putKey, putPath, type Plain, type PlainObject } from './otlp-metadata.js'
 import { otlpSchema, type PbAnyValue, type PbExportLogsServiceRequest, type PbInt64, type PbKeyValue } from './otlp-schema.js'
 
@@ -487,7 +487,7 @@ const decodeJson = (body: Buffer, max: number): OtlpPayload => {
  * than a request may carry is a 413. A request with no records is valid OTLP (and gets an
  * empty success answer): the payload is then empty.
  */
-export const decodeOtlpLogs = (body: Buffer, encoding: OtlpEncoding, max = MAX_BATCH_ENTRIES): OtlpPayload =>
+export const decodeOtlpLogs = (body: Buffer, encoding: OtlpEncoding, max = MAX_PROTOCOL_RECORDS): OtlpPayload =>
   encoding === 'protobuf' ? decodeProtobuf(body, max) : decodeJson(body, max)
 
 // ---------------------------------------------------------------------------------------------
