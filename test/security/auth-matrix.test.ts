@@ -61,6 +61,8 @@ type Scoping = 'project' | 'team' | 'filtered'
 interface Call {
   url: string
   body?: unknown
+  /** For a body that is not JSON (the protocols' own formats). */
+  contentType?: string
   project?: string
   /** The client's address (inject's default is 127.0.0.1, i.e. this machine). */
   remoteAddress?: string
@@ -90,6 +92,12 @@ const freshProject = async (): Promise<Call & { id: string }> => {
   const p = await t.project({ name: `fresh-${unique()}` })
   return { url: '', id: p.id, project: p.id }
 }
+
+const OTLP_SAMPLE = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'matrix' } }] }] }] }
+const lokiSample = () => ({ streams: [{ stream: { app: 'matrix' }, values: [[String(BigInt(t.clock.now().getTime()) * 1_000_000n), 'matrix']] }] })
+const ES_BULK_SAMPLE = { body: '{"create":{}}\n{"message":"matrix"}\n', contentType: 'application/x-ndjson' }
+/** Protocol answers are the protocol's own (OTLP's `{}`, Elasticsearch's shapes): no request_id in the body, only the header. */
+const PROTOCOL_ROOTS = ['/v1/', '/otlp/', '/loki/', '/es']
 
 const routes = (): Record<string, RouteSpec> => ({
   'GET /healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/healthz' })) },
@@ -134,6 +142,23 @@ const routes = (): Record<string, RouteSpec> => ({
 
   'POST /api/v1/logs/ingest': { auth: ingest, samples: one('project', 202, () => ({ url: '/api/v1/logs/ingest', body: { message: 'matrix' } })) },
   'POST /api/v1/logs/ingest/batch': { auth: ingest, samples: one('project', 202, () => ({ url: '/api/v1/logs/ingest/batch', body: [{ message: 'matrix' }] })) },
+
+  // The standard protocols, at the root where their clients look (bodies in each one's own format).
+  'POST /v1/logs': { auth: ingest, samples: one('project', 200, () => ({ url: '/v1/logs', body: OTLP_SAMPLE })) },
+  'POST /otlp/v1/logs': { auth: ingest, samples: one('project', 200, () => ({ url: '/otlp/v1/logs', body: OTLP_SAMPLE })) },
+  'POST /loki/api/v1/push': { auth: ingest, samples: one('project', 204, () => ({ url: '/loki/api/v1/push', body: lokiSample() })) },
+  'POST /es/_bulk': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_bulk', ...ES_BULK_SAMPLE })) },
+  'PUT /es/_bulk': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_bulk', ...ES_BULK_SAMPLE })) },
+  'POST /es/:index/_bulk': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/matrix/_bulk', ...ES_BULK_SAMPLE })) },
+  'PUT /es/:index/_bulk': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/matrix/_bulk', ...ES_BULK_SAMPLE })) },
+  'GET /es': { auth: ingest, samples: one('project', 200, () => ({ url: '/es' })) },
+  'GET /es/_license': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_license' })) },
+  'GET /es/_cluster/health': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_cluster/health' })) },
+  'GET /es/_cat/health': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_cat/health' })) },
+  'PUT /es/_index_template/:name': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_index_template/matrix', body: { index_patterns: ['matrix-*'] } })) },
+  'POST /es/_index_template/:name': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_index_template/matrix', body: { index_patterns: ['matrix-*'] } })) },
+  'PUT /es/_ilm/policy/:name': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_ilm/policy/matrix', body: { policy: { phases: {} } } })) },
+  'PUT /es/_data_stream/:name': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_data_stream/matrix' })) },
 
   'GET /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/search?project_id=${projectA.id}` })) },
   'POST /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: '/api/v1/logs/search', body: { project_id: projectA.id } })) },
@@ -282,7 +307,7 @@ describe('auth matrix: every route × every kind of token', () => {
       for (const [i, sample] of spec.samples.entries()) {
         for (const tokenCase of cases) {
           const call = await sample.make()
-          const headers = tokenCase.headers(call)
+          const headers: Record<string, string> = { ...tokenCase.headers(call), ...(call.contentType ? { 'content-type': call.contentType } : {}) }
           const res = await inject(route.method as Method, call.url, headers, call.body, call.remoteAddress)
           const what = `${key}${spec.samples.length > 1 ? ` #${i}` : ''} with ${tokenCase.name}`
           const want = expected(spec, sample, tokenCase.presented, call)
@@ -302,7 +327,7 @@ describe('auth matrix: every route × every kind of token', () => {
             expect(body.request_id, what).toBe(res.headers['x-request-id'])
             expect(res.body, what).not.toMatch(TOKEN_PATTERN)
             expect(res.body, what).not.toMatch(/at .*\.[jt]s:\d+/)
-          } else if (res.statusCode !== 204 && String(res.headers['content-type']).startsWith('application/json') && !route.url.endsWith('/healthz') && !route.url.endsWith('/openapi.json')) {
+          } else if (res.statusCode !== 204 && String(res.headers['content-type']).startsWith('application/json') && !route.url.endsWith('/healthz') && !route.url.endsWith('/openapi.json') && !PROTOCOL_ROOTS.some((root) => route.url.startsWith(root))) {
             expect(res.json().request_id, what).toBe(res.headers['x-request-id'])
           }
         }
