@@ -14,12 +14,31 @@ interface RouteContract {
 const TOKEN_SECURITY = [{ bearer: [] }, { apiKeyHeader: [] }, { apiKeyQuery: [] }]
 const OPENAPI = '3.1.0'
 /** Ingest bodies are read as bytes (gzip, NDJSON per line), so no zod body schema describes them. */
+const OTLP_BODIES: Json = {
+  'application/x-protobuf': { schema: { type: 'string', format: 'binary', description: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest (proto/opentelemetry), gzip accepted' } },
+  'application/json': { schema: { type: 'object', description: 'ExportLogsServiceRequest in OTLP JSON (hex ids, int64 as strings), gzip accepted' } },
+}
+const ES_BULK_BODIES: Json = Object.fromEntries(
+  ['application/x-ndjson', 'application/json', 'application/vnd.elasticsearch+x-ndjson'].map((type) => [
+    type,
+    { schema: { type: 'string', description: 'Elasticsearch bulk NDJSON: action line ({"create":{}} or {"index":{}}) then the document, per item; gzip accepted' } },
+  ]),
+)
+
 const INGEST_BODIES: Record<string, Json> = {
   '/api/v1/logs/ingest': { 'application/json': { schema: { type: 'object', description: 'One log entry (docs/api.md "The log entry")' } } },
   '/api/v1/logs/ingest/batch': {
     'application/x-ndjson': { schema: { type: 'string', description: 'One log entry per line, up to 10,000 lines and 10 MiB (gzip accepted)' } },
     'application/json': { schema: { type: 'array', items: { type: 'object' } } },
   },
+  '/v1/logs': OTLP_BODIES,
+  '/otlp/v1/logs': OTLP_BODIES,
+  '/loki/api/v1/push': {
+    'application/json': { schema: { type: 'object', description: 'Loki push: {"streams":[{"stream":{labels},"values":[["<epoch ns>","line",{structured metadata}?]]}]} (gzip accepted)' } },
+    'application/x-protobuf': { schema: { type: 'string', format: 'binary', description: 'logproto.PushRequest (proto/loki/push.proto), snappy block format' } },
+  },
+  '/es/_bulk': ES_BULK_BODIES,
+  '/es/:index/_bulk': ES_BULK_BODIES,
 }
 
 /**
