@@ -82,8 +82,10 @@ const entryOf = (record: RecordFields, origin: Origin): Mapped => {
     else putPath(metadata, key, nestValue(value))
   }
   if (entry.stream === undefined && origin.scopeName !== '') entry.stream = origin.scopeName
-  if (origin.resource) putKey(metadata, 'resource', copyPlain(origin.resource))
-  if (origin.scope) putKey(metadata, 'scope', copyPlain(origin.scope))
+  // Shared by every record of the scope, not copied: the pipeline never changes metadata in
+  // place (it builds new objects where it rewrites, entry.ts), so one object serves them all.
+  if (origin.resource) putKey(metadata, 'resource', origin.resource)
+  if (origin.scope) putKey(metadata, 'scope', origin.scope)
   if (record.eventName !== '') putKey(metadata, 'event_name', record.eventName)
 
   const level = levelOfSeverity(record.severityNumber)
