@@ -3,7 +3,11 @@
  *  (a) the raw engine taking the NDJSON directly (INSERT … FORMAT JSONEachRow via the client)
  *  (b) the running server over HTTP, 1,000-line batches, a few concurrent clients
  *  (c) single-entry requests with keep-alive
- * Prints entries/s for each and the ratio b/a. BENCH_ENTRIES (default 1,000,000) sizes it.
+ *  (d) the standard protocols over the same data, 1,000 records per request, the same clients:
+ *      OTLP protobuf, Loki push (snappy protobuf), Elasticsearch bulk; then (b) again, so each
+ *      protocol's ratio is against the NDJSON batches measured around it in the same run
+ * Prints entries/s for each and the ratio b/a. BENCH_ENTRIES (default 1,000,000) sizes it;
+ * BENCH_ONLY=b|c|protocols runs one part ("protocols": b, the protocols, b again).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -16,6 +20,7 @@ import { openEngine } from '../src/engine/engine.js'
 import { logTable, migrateEngine } from '../src/engine/schema.js'
 import { ensureDataSet } from './data.js'
 import { createPoster, runLanes, waitForServeUrl } from './http.js'
+import { bulkBodyOf, lokiBody, otlpBody } from './protocol-bodies.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
 const BATCH = 1000
@@ -60,7 +65,8 @@ const rawInsert = async (chunkSize: number) => {
   return rate(lines.length, performance.now() - started)
 }
 const ONLY_C = process.env.BENCH_ONLY === 'c'
-const ONLY_B = process.env.BENCH_ONLY === 'b'
+const ONLY_PROTOCOLS = process.env.BENCH_ONLY === 'protocols'
+const ONLY_B = process.env.BENCH_ONLY === 'b' || ONLY_PROTOCOLS
 const rawSmall = ONLY_C || ONLY_B ? 1 : await rawInsert(BATCH)
 const rawLarge = ONLY_C || ONLY_B ? 1 : await rawInsert(100_000)
 // Like for like: the engine taking the same 1,000-line batches the server gets over HTTP.
@@ -99,6 +105,42 @@ const server_b = rate(lines.length, performance.now() - startedB)
 const afterB = await health()
 const elapsedB = (performance.now() - startedB) / 1000
 if (!ONLY_C) console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
+
+/**
+ * (d) each protocol posts the same entries in 1,000-record requests with the same clients as
+ * (b); the bodies are built before the clock starts (a shipper has them already encoded).
+ */
+const protocolRuns: { name: string; rate: number; failed: number }[] = []
+let server_b2 = server_b
+if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || process.env.BENCH_ONLY === undefined)) {
+  const entries = batches.map((chunk) => chunk.split('\n').filter(Boolean).map((line) => JSON.parse(line)))
+  const phase = async (name: string, path: string, headers: Record<string, string>, ok: number, bodies: (string | Buffer)[]) => {
+    const post = createPoster(url, headers, BATCH_CLIENTS)
+    let next = 0
+    let failed = 0
+    const started = performance.now()
+    await runLanes(BATCH_CLIENTS, () => bodies[next++], async (body) => {
+      const res = await post(path, body)
+      if (res.status !== ok || (name === 'elasticsearch' && res.body.startsWith('{"took"') && res.body.includes('"errors":true'))) failed++
+    })
+    const result = { name, rate: rate(lines.length, performance.now() - started), failed }
+    console.log(`(d) ${name}: ${fmt(result.rate)} entries/s (${failed} failed requests)`)
+    protocolRuns.push(result)
+    failures += failed
+  }
+  const token = project.ingest_token as string
+  await phase('OTLP protobuf', '/v1/logs', { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf' }, 200, entries.map(otlpBody))
+  await phase('Loki push (snappy protobuf)', '/loki/api/v1/push', { authorization: `Basic ${Buffer.from(`bench:${token}`).toString('base64')}`, 'content-type': 'application/x-protobuf' }, 204, entries.map(lokiBody))
+  await phase('elasticsearch', '/es/_bulk', { authorization: `ApiKey ${token}`, 'content-type': 'application/x-ndjson' }, 200, entries.map(bulkBodyOf))
+  let again = 0
+  const startedB2 = performance.now()
+  await runLanes(BATCH_CLIENTS, () => batches[again++], async (body) => {
+    const res = await batchPost('/api/v1/logs/ingest/batch', body)
+    if (res.status !== 202) failures++
+  })
+  server_b2 = rate(lines.length, performance.now() - startedB2)
+  console.log(`(b2) server, NDJSON batches again: ${fmt(server_b2)} entries/s`)
+}
 
 /**
  * (c) with wrk when the machine has it (apt-get install wrk): a C load generator leaves the
@@ -175,6 +217,11 @@ if (!ONLY_C) console.log(`| (b) server, HTTP 1,000-line NDJSON batches | ${fmt(s
 if (!ONLY_C && !ONLY_B) {
   console.log(`| b/a | ${((server_b / raw) * 100).toFixed(1)} % | ≥ 60 % |`)
   console.log(`| b/a' | ${((server_b / rawLarge) * 100).toFixed(1)} % | |`)
+}
+if (protocolRuns.length > 0) {
+  const ndjson = (server_b + server_b2) / 2
+  console.log(`| (b, b2) NDJSON batches before and after the protocols | ${fmt(server_b)} / ${fmt(server_b2)} entries/s | baseline of (d) |`)
+  for (const p of protocolRuns) console.log(`| (d) ${p.name}, 1,000-record requests | ${fmt(p.rate)} entries/s, ${((p.rate / ndjson) * 100).toFixed(1)} % of NDJSON | ≥ 80 % |`)
 }
 if (!ONLY_B) console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 5,000 |`)
 console.log(`| failed requests | ${failures} | 0 |`)

@@ -1,0 +1,54 @@
+/**
+ * The bench data set (API.md entries, bench/data.ts) as each standard protocol's clients
+ * would send it, 1,000 records per request, so every phase stores the same entries:
+ * - OTLP protobuf: what the OTel SDK's HTTP/protobuf exporter sends (one resource per service).
+ * - Loki push: protobuf PushRequest, snappy, as Promtail/Alloy send it; labels service_name,
+ *   stream and level (low cardinality, as Loki wants), trace ids and metadata as structured
+ *   metadata (Loki's are flat strings).
+ * - Elasticsearch bulk: ECS-style documents (`@timestamp`, `log.level`, `service.name`,
+ *   `trace.id`), the stream as the action's `_index`.
+ */
+import { encodeOtlpProtobuf, otlpRequestOf, type PlainEntry } from '../test/helpers/otlp.js'
+import { nsOf, snappyPushBody, type PushStream } from '../test/helpers/loki.js'
+
+export const otlpBody = (entries: PlainEntry[]): Buffer => encodeOtlpProtobuf(otlpRequestOf(entries))
+
+const flat = (value: Record<string, unknown>, prefix = '', out: Record<string, string> = {}): Record<string, string> => {
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flat(v as Record<string, unknown>, `${prefix}${k}.`, out)
+    else out[`${prefix}${k}`] = String(v)
+  }
+  return out
+}
+
+export const lokiBody = (entries: PlainEntry[]): Buffer => {
+  const streams = new Map<string, PushStream>()
+  for (const e of entries) {
+    const labels = { service_name: e.service ?? '', stream: e.stream ?? 'default', level: e.level ?? 'info' }
+    const key = JSON.stringify(labels)
+    let stream = streams.get(key)
+    if (!stream) streams.set(key, (stream = { labels, entries: [] }))
+    stream.entries.push({
+      ts: nsOf(Date.parse(e.timestamp!)),
+      line: e.message,
+      metadata: { ...flat(e.metadata ?? {}), ...(e.trace_id ? { trace_id: e.trace_id, span_id: e.span_id ?? '' } : {}) },
+    })
+  }
+  return snappyPushBody([...streams.values()])
+}
+
+export const bulkBodyOf = (entries: PlainEntry[]): string => {
+  let body = ''
+  for (const e of entries) {
+    const document = {
+      '@timestamp': e.timestamp,
+      'log.level': e.level,
+      'service.name': e.service,
+      message: e.message,
+      ...(e.trace_id ? { 'trace.id': e.trace_id, 'span.id': e.span_id } : {}),
+      ...e.metadata,
+    }
+    body += `{"create":{"_index":${JSON.stringify(e.stream ?? 'default')}}}\n${JSON.stringify(document)}\n`
+  }
+  return body
+}
