@@ -20,7 +20,7 @@ import { openEngine } from '../src/engine/engine.js'
 import { logTable, migrateEngine } from '../src/engine/schema.js'
 import { ensureDataSet } from './data.js'
 import { createPoster, runLanes, waitForServeUrl } from './http.js'
-import { bulkBodyOf, lokiBody, otlpBody } from './protocol-bodies.js'
+import { bulkBodyOf, lokiBody, otlpBody, storedAsNdjson } from './protocol-bodies.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
 const BATCH = 1000
@@ -110,11 +110,12 @@ if (!ONLY_C) console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIEN
  * (d) each protocol posts the same entries in 1,000-record requests with the same clients as
  * (b); the bodies are built before the clock starts (a shipper has them already encoded).
  */
-const protocolRuns: { name: string; rate: number; failed: number }[] = []
+const protocolRuns: { name: string; rate: number; failed: number; sameRows?: number }[] = []
 let server_b2 = server_b
 if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || process.env.BENCH_ONLY === undefined)) {
   const entries = batches.map((chunk) => chunk.split('\n').filter(Boolean).map((line) => JSON.parse(line)))
-  const phase = async (name: string, path: string, headers: Record<string, string>, ok: number, bodies: (string | Buffer)[]) => {
+  const ndjsonHeaders = { ...headers, 'content-type': 'application/x-ndjson' }
+  const phase = async (name: string, path: string, headers: Record<string, string>, ok: number, bodies: (string | Buffer)[], sameRows?: (string | Buffer)[]) => {
     const post = createPoster(url, headers, BATCH_CLIENTS)
     let next = 0
     let failed = 0
@@ -123,15 +124,29 @@ if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || proce
       const res = await post(path, body)
       if (res.status !== ok || (name === 'elasticsearch' && res.body.startsWith('{"took"') && res.body.includes('"errors":true'))) failed++
     })
-    const result = { name, rate: rate(lines.length, performance.now() - started), failed }
-    console.log(`(d) ${name}: ${fmt(result.rate)} entries/s (${failed} failed requests)`)
+    const result: (typeof protocolRuns)[number] = { name, rate: rate(lines.length, performance.now() - started), failed }
+    if (sameRows) {
+      // The same stored rows as NDJSON batches, right after: the protocol's own cost.
+      const ndjsonPost = createPoster(url, ndjsonHeaders, BATCH_CLIENTS)
+      let n = 0
+      const startedSame = performance.now()
+      await runLanes(BATCH_CLIENTS, () => sameRows[n++], async (body) => {
+        const res = await ndjsonPost('/api/v1/logs/ingest/batch', body)
+        if (res.status !== 202) failed++
+      })
+      result.sameRows = rate(lines.length, performance.now() - startedSame)
+    }
+    console.log(`(d) ${name}: ${fmt(result.rate)} entries/s (${failed} failed requests)${result.sameRows ? `; the same stored rows as NDJSON: ${fmt(result.sameRows)} entries/s` : ''}`)
     protocolRuns.push(result)
     failures += failed
   }
   const token = project.ingest_token as string
-  await phase('OTLP protobuf', '/v1/logs', { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf' }, 200, entries.map(otlpBody))
-  await phase('Loki push (snappy protobuf)', '/loki/api/v1/push', { authorization: `Basic ${Buffer.from(`bench:${token}`).toString('base64')}`, 'content-type': 'application/x-protobuf' }, 204, entries.map(lokiBody))
-  await phase('elasticsearch', '/es/_bulk', { authorization: `ApiKey ${token}`, 'content-type': 'application/x-ndjson' }, 200, entries.map(bulkBodyOf))
+  const otlp = entries.map(otlpBody)
+  const loki = entries.map(lokiBody)
+  const bulk = entries.map(bulkBodyOf)
+  await phase('OTLP protobuf', '/v1/logs', { authorization: `Bearer ${token}`, 'content-type': 'application/x-protobuf' }, 200, otlp, otlp.map(storedAsNdjson.otlp))
+  await phase('Loki push (snappy protobuf)', '/loki/api/v1/push', { authorization: `Basic ${Buffer.from(`bench:${token}`).toString('base64')}`, 'content-type': 'application/x-protobuf' }, 204, loki, loki.map(storedAsNdjson.loki))
+  await phase('elasticsearch', '/es/_bulk', { authorization: `ApiKey ${token}`, 'content-type': 'application/x-ndjson' }, 200, bulk, bulk.map(storedAsNdjson.elasticsearch))
   let again = 0
   const startedB2 = performance.now()
   await runLanes(BATCH_CLIENTS, () => batches[again++], async (body) => {
@@ -221,7 +236,10 @@ if (!ONLY_C && !ONLY_B) {
 if (protocolRuns.length > 0) {
   const ndjson = (server_b + server_b2) / 2
   console.log(`| (b, b2) NDJSON batches before and after the protocols | ${fmt(server_b)} / ${fmt(server_b2)} entries/s | baseline of (d) |`)
-  for (const p of protocolRuns) console.log(`| (d) ${p.name}, 1,000-record requests | ${fmt(p.rate)} entries/s, ${((p.rate / ndjson) * 100).toFixed(1)} % of NDJSON | ≥ 80 % |`)
+  for (const p of protocolRuns) {
+    console.log(`| (d) ${p.name}, 1,000-record requests | ${fmt(p.rate)} entries/s, ${((p.rate / ndjson) * 100).toFixed(1)} % of NDJSON | ≥ 80 % |`)
+    if (p.sameRows) console.log(`| (d) ${p.name} / NDJSON of the rows it stores (${fmt(p.sameRows)} entries/s) | ${((p.rate / p.sameRows) * 100).toFixed(1)} % | the protocol's own cost |`)
+  }
 }
 if (!ONLY_B) console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 5,000 |`)
 console.log(`| failed requests | ${failures} | 0 |`)

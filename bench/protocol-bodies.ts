@@ -8,6 +8,11 @@
  * - Elasticsearch bulk: ECS-style documents (`@timestamp`, `log.level`, `service.name`,
  *   `trace.id`), the stream as the action's `_index`.
  */
+import { uncompressSync } from 'snappy'
+import type { DecodedRecord } from '../src/ingest/pipeline.js'
+import { decodeBulk } from '../src/ingest/protocols/elasticsearch.js'
+import { decodeLokiProtobuf } from '../src/ingest/protocols/loki.js'
+import { decodeOtlpLogs } from '../src/ingest/protocols/otlp.js'
 import { encodeOtlpProtobuf, otlpRequestOf, type PlainEntry } from '../test/helpers/otlp.js'
 import { nsOf, snappyPushBody, type PushStream } from '../test/helpers/loki.js'
 
@@ -51,4 +56,17 @@ export const bulkBodyOf = (entries: PlainEntry[]): string => {
     body += `{"create":{"_index":${JSON.stringify(e.stream ?? 'default')}}}\n${JSON.stringify(document)}\n`
   }
   return body
+}
+
+/**
+ * The entries a protocol body becomes (its decoder, as the server runs it), as an NDJSON batch:
+ * posting it measures NDJSON ingest of exactly the rows the protocol stores, so the protocol's
+ * own cost is told apart from the cost of what it stores (OTLP adds the resource and scope,
+ * Loki the labels, to every entry's metadata).
+ */
+const ndjsonOf = (records: DecodedRecord[]): string => records.map((r) => (r.refused ? '' : `${JSON.stringify(r.value)}\n`)).join('')
+export const storedAsNdjson = {
+  otlp: (body: Buffer) => ndjsonOf(decodeOtlpLogs(body, 'protobuf').records),
+  loki: (body: Buffer) => ndjsonOf(decodeLokiProtobuf(uncompressSync(body) as Buffer, Infinity).records),
+  elasticsearch: (body: string) => ndjsonOf(decodeBulk(Buffer.from(body), undefined, Infinity).records),
 }

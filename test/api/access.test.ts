@@ -48,7 +48,23 @@ const expectError = (res: { statusCode: number; json: () => any; headers: Record
  * A request for every route, aimed at project A's resources. A route missing here fails the
  * walk below: new routes must join the security tests.
  */
-const sampleRequests = (): Record<string, { url: string; body?: unknown; projectScoped: boolean }> => ({
+/** A sample at the server root (the standard protocols) has `root`: its url is not under /api/v1. */
+const sampleRequests = (): Record<string, { url: string; body?: unknown; projectScoped: boolean; root?: true; contentType?: string }> => ({
+  'POST /v1/logs': { url: '/v1/logs', body: { resourceLogs: [] }, projectScoped: false, root: true },
+  'POST /otlp/v1/logs': { url: '/otlp/v1/logs', body: { resourceLogs: [] }, projectScoped: false, root: true },
+  'POST /loki/api/v1/push': { url: '/loki/api/v1/push', body: { streams: [] }, projectScoped: false, root: true },
+  'POST /es/_bulk': { url: '/es/_bulk', body: '{"create":{}}\n{"message":"x"}\n', contentType: 'application/x-ndjson', projectScoped: false, root: true },
+  'PUT /es/_bulk': { url: '/es/_bulk', body: '{"create":{}}\n{"message":"x"}\n', contentType: 'application/x-ndjson', projectScoped: false, root: true },
+  'POST /es/:index/_bulk': { url: '/es/x/_bulk', body: '{"create":{}}\n{"message":"x"}\n', contentType: 'application/x-ndjson', projectScoped: false, root: true },
+  'PUT /es/:index/_bulk': { url: '/es/x/_bulk', body: '{"create":{}}\n{"message":"x"}\n', contentType: 'application/x-ndjson', projectScoped: false, root: true },
+  'GET /es': { url: '/es', projectScoped: false, root: true },
+  'GET /es/_license': { url: '/es/_license', projectScoped: false, root: true },
+  'GET /es/_cluster/health': { url: '/es/_cluster/health', projectScoped: false, root: true },
+  'GET /es/_cat/health': { url: '/es/_cat/health', projectScoped: false, root: true },
+  'PUT /es/_index_template/:name': { url: '/es/_index_template/x', body: {}, projectScoped: false, root: true },
+  'POST /es/_index_template/:name': { url: '/es/_index_template/x', body: {}, projectScoped: false, root: true },
+  'PUT /es/_ilm/policy/:name': { url: '/es/_ilm/policy/x', body: {}, projectScoped: false, root: true },
+  'PUT /es/_data_stream/:name': { url: '/es/_data_stream/x', projectScoped: false, root: true },
   'GET /api/v1/logs/projects': { url: '/logs/projects', projectScoped: false },
   'POST /api/v1/logs/projects': { url: '/logs/projects', body: { name: 'walk' }, projectScoped: false },
   'GET /api/v1/logs/projects/:id': { url: `/logs/projects/${projectA.id}`, projectScoped: true },
@@ -92,7 +108,13 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
 const protectedRoutes = (): RouteEntry[] => t.app.routeTable.filter((r) => r.auth.kind !== 'none' && !(r.auth.kind === 'team' && r.auth.openOnLoopback))
 const call = (route: RouteEntry, headers: Record<string, string>) => {
   const sample = sampleRequests()[`${route.method} ${route.url}`]!
-  return api(route.method as Method, sample.url, sample.body, headers)
+  if (!sample.root) return api(route.method as Method, sample.url, sample.body, headers)
+  return t.app.inject({
+    method: route.method as Method,
+    url: sample.url,
+    headers: { ...headers, ...(sample.contentType ? { 'content-type': sample.contentType } : {}) },
+    ...(sample.body === undefined ? {} : { payload: sample.body as object }),
+  })
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
