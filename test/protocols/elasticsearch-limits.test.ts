@@ -1,5 +1,5 @@
-import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { Client, errors } from '@elastic/elasticsearch'
+import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 

@@ -1,6 +1,7 @@
 import { Client, errors } from '@elastic/elasticsearch'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { storedEntries } from '../helpers/stored.js'
 import { bulkBody, ecsDocument, ecsDocuments } from '../helpers/elasticsearch.js'
 
 // The official client, configured as its users do: node URL with the /es path, the project's
@@ -23,22 +24,7 @@ afterAll(async () => {
 const clientFor = (token: string, options: Partial<ConstructorParameters<typeof Client>[0]> = {}) =>
   new Client({ node: `${base}/es`, auth: { apiKey: token }, ...options })
 
-interface Row {
-  message: string
-  level: string
-  service: string
-  stream: string
-  ts: string
-  trace_id: string
-  span_id: string
-  metadata: string
-}
-const stored = (projectId: string, stream?: string) =>
-  t.rows<Row>(
-    `SELECT message, level, service, stream, toString(timestamp) AS ts, trace_id, span_id, toJSONString(metadata) AS metadata
-     FROM krafter.log_entries WHERE project_id = {p:UUID} ${stream ? 'AND stream = {s:String}' : ''} ORDER BY timestamp DESC, id`,
-    { p: projectId, s: stream ?? '' },
-  )
+const stored = (projectId: string, stream?: string) => storedEntries(t, projectId, { stream, newestFirst: true })
 const engineTime = (iso: string) => iso.replace('T', ' ').replace('Z', '000')
 
 /** helpers.bulk over documents, with the drops it reported. */
@@ -121,7 +107,7 @@ describe('helpers.bulk with ECS documents', () => {
         span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
       })
       // Nested and dotted documents give the same metadata; mapped fields are not repeated.
-      expect(JSON.parse(row.metadata)).toEqual({
+      expect(row.metadata).toEqual({
         ecs: { version: '8.11.0' },
         log: { logger: expect.stringMatching(/\.http$/), ...(i % 2 === 0 ? { origin: { file: { name: 'server.js', line: 10 + (i % 50) } } } : {}) },
         service: { version: '1.4.2' },
@@ -159,15 +145,15 @@ describe('helpers.bulk with ECS documents', () => {
     const rows = await stored(p.id)
     const by = (message: string) => rows.find((r) => r.message === message)!
     expect(by('pino line')).toMatchObject({ level: 'error', service: 'api', trace_id: 'abc', span_id: 'def', ts: engineTime(new Date(at - 1).toISOString()), stream: 'mixed' })
-    expect(JSON.parse(by('pino line').metadata)).toEqual({ pid: 7 })
+    expect(by('pino line').metadata).toEqual({ pid: 7 })
     // A document's own `stream` field is metadata: the stream is the index.
-    expect(JSON.parse(by('fluent-bit line\n').metadata)).toEqual({ stream: 'stderr', kubernetes: { pod_name: 'web-1' } })
+    expect(by('fluent-bit line\n').metadata).toEqual({ stream: 'stderr', kubernetes: { pod_name: 'web-1' } })
     expect(by('raw line')).toMatchObject({ level: 'warn', ts: engineTime(new Date(at - 3).toISOString()) })
-    expect(JSON.parse(by('raw line').metadata)).toEqual({ log: { file: { path: '/var/log/x.log' } }, event: { dataset: 'x' } })
+    expect(by('raw line').metadata).toEqual({ log: { file: { path: '/var/log/x.log' } }, event: { dataset: 'x' } })
     expect(by('first wins').level).toBe('debug')
-    expect(JSON.parse(by('first wins').metadata)).toEqual({ msg: 'kept in metadata', severity: 'critical' })
+    expect(by('first wins').metadata).toEqual({ msg: 'kept in metadata', severity: 'critical' })
     expect(by('unknown level')).toMatchObject({ level: 'info', service: 'svc' })
-    expect(JSON.parse(by('unknown level').metadata)).toEqual({ service: { version: '2' }, original_level: 'loud' })
+    expect(by('unknown level').metadata).toEqual({ service: { version: '2' }, original_level: 'loud' })
     await client.close()
   })
 
@@ -298,7 +284,7 @@ describe('client.bulk', () => {
     const res = await fetch(`${base}/es/_bulk`, { method: 'POST', headers: { authorization: `ApiKey ${p.ingest_token}`, 'content-type': 'application/json' }, body })
     expect(((await res.json()) as { errors: boolean }).errors).toBe(false)
     const rows = await stored(p.id)
-    const meta = (message: string) => JSON.parse(rows.find((r) => r.message === message)!.metadata)
+    const meta = (message: string) => rows.find((r) => r.message === message)!.metadata
     expect(meta('merge')).toEqual({ a: { b: 1, c: 2, d: { e: 3, f: 4 } } })
     // (A top-level metadata key `__proto__` is dropped by the shared entry schema, for every protocol.)
     expect(JSON.stringify(meta('proto').x)).toBe('{"__proto__":{"y":1}}')

@@ -1,10 +1,11 @@
-import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { gzipSync } from 'node:zlib'
 import pino from 'pino'
 import { compressSync } from 'snappy'
+import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { encodePushRequest, labelText, nsOf, snappyLengthPrefix, snappyPushBody, type PushStream } from '../helpers/loki.js'
+import { storedEntries } from '../helpers/stored.js'
 
 let t: TestApp
 let base: string
@@ -18,25 +19,7 @@ afterAll(async () => {
   await t?.close()
 })
 
-interface Row {
-  message: string
-  level: string
-  service: string
-  stream: string
-  ts: string
-  trace_id: string
-  span_id: string
-  metadata: string
-}
-
-const stored = async (projectId: string): Promise<(Row & { meta: Record<string, any> })[]> => {
-  const rows = await t.rows<Row>(
-    `SELECT message, level, service, stream, toString(timestamp) AS ts, trace_id, span_id, toJSONString(metadata) AS metadata
-     FROM krafter.log_entries WHERE project_id = {p:UUID} ORDER BY timestamp, id`,
-    { p: projectId },
-  )
-  return rows.map((r) => ({ ...r, meta: JSON.parse(r.metadata) }))
-}
+const stored = (projectId: string) => storedEntries(t, projectId)
 
 /** Polls the engine until `count` rows of the project are stored (a shipper sends in its own time). */
 const waitForRows = async (projectId: string, count: number, deadlineMs = 30_000) => {
@@ -111,11 +94,11 @@ describe('pino-loki, configured as its users do', () => {
     // The line is what pino-loki sends: pino's JSON record without the hostname (a label).
     expect(JSON.parse(placed.message)).toMatchObject({ level: 30, msg: 'order placed', meta: { request_id: 'r-1' } })
     expect(placed).toMatchObject({ service: 'checkout', level: 'info', stream: 'default', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' })
-    expect(placed.meta.labels).toMatchObject({ app: 'checkout', env: 'test', level: 'info' })
-    expect(typeof placed.meta.labels.hostname).toBe('string')
+    expect(placed.metadata.labels).toMatchObject({ app: 'checkout', env: 'test', level: 'info' })
+    expect(typeof placed.metadata.labels.hostname).toBe('string')
     // Structured metadata → metadata; trace_id became the entry's column, not repeated.
-    expect(placed.meta.request_id).toBe('r-1')
-    expect(placed.meta.trace_id).toBeUndefined()
+    expect(placed.metadata.request_id).toBe('r-1')
+    expect(placed.metadata.trace_id).toBeUndefined()
     const time = JSON.parse(placed.message).time as number
     expect(time).toBeGreaterThanOrEqual(before)
     expect(placed.ts).toBe(chTime(time))
@@ -161,12 +144,12 @@ describe('protobuf PushRequest, snappy-compressed (Promtail, Alloy)', () => {
     expect(rows).toHaveLength(3)
     const slow = rows.find((r) => r.message === 'upstream slow')!
     expect(slow).toMatchObject({ service: 'api', level: 'warn', stream: 'stderr', trace_id: 'abc123', span_id: 'def456', ts: chTime(ms, 123) })
-    expect(slow.meta).toEqual({ user: 'u-7', labels: { service_name: 'api', app: 'ignored-app', level: 'warn', stream: 'stderr', cluster: 'eu-1' } })
+    expect(slow.metadata).toEqual({ user: 'u-7', labels: { service_name: 'api', app: 'ignored-app', level: 'warn', stream: 'stderr', cluster: 'eu-1' } })
     const slower = rows.find((r) => r.message === 'upstream slower')!
     expect(slower.ts).toBe(chTime((Math.floor(ms / 1000) + 1) * 1000 + 987, 654))
     const done = rows.find((r) => r.message === 'job done')!
     expect(done).toMatchObject({ service: 'worker', level: 'error', stream: 'default', ts: chTime(ms, 1) })
-    expect(done.meta).toEqual({ labels: { job: 'batch', app: 'worker', env: 'prod "blue"' } })
+    expect(done.metadata).toEqual({ labels: { job: 'batch', app: 'worker', env: 'prod "blue"' } })
   })
 
   it('takes Content-Encoding: snappy as the same compression, and gzip on top of it', async () => {
@@ -309,8 +292,8 @@ describe('JSON push', () => {
       ['gzipped', 'cron', 'info', chTime(ms, 3)],
     ])
     // The label level wins; the structured `level` is metadata like any other key.
-    expect(rows[1]!.meta).toEqual({ order_id: '42', level: 'debug', labels: { service: 'web', severity: 'CRITICAL', region: 'eu' } })
-    expect(rows[2]!.meta).toEqual({ labels: { job: 'cron' } })
+    expect(rows[1]!.metadata).toEqual({ order_id: '42', level: 'debug', labels: { service: 'web', severity: 'CRITICAL', region: 'eu' } })
+    expect(rows[2]!.metadata).toEqual({ labels: { job: 'cron' } })
   })
 
   it('stores the valid entries of a mixed push and answers 400 naming each refused one (stream and value index, field)', async () => {

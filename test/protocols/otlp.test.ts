@@ -1,4 +1,3 @@
-import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { gzipSync } from 'node:zlib'
 import { context, diag, DiagLogLevel, trace, TraceFlags, type Context } from '@opentelemetry/api'
 import { SeverityNumber, type LogRecord } from '@opentelemetry/api-logs'
@@ -8,8 +7,10 @@ import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-o
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter, type ReadableLogRecord } from '@opentelemetry/sdk-logs'
+import { MAX_PROTOCOL_RECORDS } from '../../src/ingest/pipeline.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { storedEntries, type StoredEntry } from '../helpers/stored.js'
 import { anyValue, attributes, decodeOtlpProtobufResponse, encodeOtlpJson, encodeOtlpProtobuf, nanos, type OtlpLogRecord, type OtlpRequest } from '../helpers/otlp.js'
 
 // OTLP/HTTP logs (API.md "Standard ingest protocols") through the real OTel JS SDK and its two
@@ -28,26 +29,8 @@ afterAll(async () => {
   await t?.close()
 })
 
-interface StoredRow {
-  message: string
-  level: string
-  service: string
-  stream: string
-  ts: string
-  trace_id: string
-  span_id: string
-  metadata: string
-}
-type Row = Omit<StoredRow, 'metadata'> & { metadata: Record<string, any> }
-
-const stored = async (projectId: string) =>
-  (
-    await t.rows<StoredRow>(
-      `SELECT message, level, service, stream, toString(timestamp) AS ts, trace_id, span_id, toJSONString(metadata) AS metadata
-       FROM krafter.log_entries WHERE project_id = {p:UUID} ORDER BY timestamp, id`,
-      { p: projectId },
-    )
-  ).map((r) => ({ ...r, metadata: JSON.parse(r.metadata) as Record<string, any> }))
+type Row = StoredEntry
+const stored = (projectId: string) => storedEntries(t, projectId)
 
 /** An exporter that hands every batch to `inner` and keeps the result the SDK got. */
 class Recording implements LogRecordExporter {
