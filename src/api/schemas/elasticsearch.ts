@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { BulkAnswer } from '../../ingest/protocols/elasticsearch.js'
 import type { CatHealthRow, ClusterHealth, ClusterInfo, LicenseInfo } from '../../ingest/protocols/elasticsearch-cluster.js'
+import type { Assert, Same } from './resources.js'
 
 /**
  * The Elasticsearch-compatible endpoints (/es/…) answer in Elasticsearch's shapes, not the
@@ -137,9 +138,7 @@ export const EsCatQuery = z.looseObject({ v: z.string().optional(), format: z.st
 export const EsIndexParams = z.object({ index: z.string().min(1).max(200) })
 export const EsNameParams = z.object({ name: z.string().min(1).max(255) })
 
-// Compile-time: each schema has exactly the fields of the value it serializes.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
-type Assert<T extends true> = T
+// Compile-time: each schema has exactly the fields of the value it serializes (as resources.ts).
 export type EsSchemaChecks = [
   Assert<Same<z.output<typeof EsBulkResponse>, BulkAnswer>>,
   Assert<Same<z.output<typeof EsClusterInfo>, ClusterInfo>>,

@@ -311,8 +311,8 @@ export const MetricsText = z.string().meta({ description: 'Prometheus text forma
 
 // Compile-time: each schema has exactly the fields of the value it serializes, so the
 // serializer can neither drop a field (a schema too narrow) nor promise one (too wide).
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
-type Assert<T extends true> = T
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+export type Assert<T extends true> = T
 export type SchemaChecks = [
   Assert<Same<z.output<typeof Project>, ProjectView>>,
   Assert<Same<z.output<typeof ProjectWithIngestToken>, ProjectWithToken>>,
