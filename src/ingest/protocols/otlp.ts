@@ -2,8 +2,9 @@ import { validationError, type FieldError } from '../../errors.js'
 import { mapLevel, type Level } from '../../logs/fields.js'
 import { mayHoldSurrogates } from '../entry.js'
 import { MAX_PROTOCOL_RECORDS, tooManyRecords, type DecodedRecord, type IngestResult } from '../pipeline.js'
-import { copyPlain, emptyObject, nestValue, putKey, putPath, type Plain, type PlainObject } from './otlp-metadata.js'
-import { otlpSchema, type PbAnyValue, type PbExportLogsServiceRequest, type PbInt64, type PbKeyValue } from './otlp-schema.js'
+import { emptyObject, nestValue, putKey, putPath, type Plain, type PlainObject } from './otlp-metadata.js'
+import { otlpSchema } from './otlp-schema.js'
+import { readExportLogsRequest, type Attributes, type WireLogRecord, type WireResourceLogs } from './otlp-wire.js'
 
 /**
  * OTLP/HTTP logs (API.md "Standard ingest protocols"): an ExportLogsServiceRequest, as protobuf
@@ -27,24 +28,12 @@ export type OtlpEncoding = 'protobuf' | 'json'
 
 export interface OtlpPayload {
   records: DecodedRecord[]
-  /** Where record `n` sits in the request, at n - 1: `resource_logs[0].scope_logs[1].log_records[2]`. */
-  places: string[]
+  /** Where record `number` sits in the request (`resource_logs[0].scope_logs[1].log_records[2]`), spelt out when an answer names it. */
+  placeOf(number: number): string | undefined
 }
 
-/** One record's fields, read from either encoding. */
-interface RecordFields {
-  /** Decimal nanoseconds; '' or '0' when unset. */
-  time: string
-  observed: string
-  severityNumber: number
-  severityText: string
-  /** The body as text: a string as it is, any other value as the JSON text of its plain value; '' for none. */
-  message: string
-  attributes: [string, Plain][]
-  traceId: string
-  spanId: string
-  eventName: string
-}
+/** One record's fields, read from either encoding (decimal nanoseconds '' or '0' when unset, ids in hex, …). */
+type RecordFields = WireLogRecord
 
 /** What every record of one scope shares. */
 interface Origin {
@@ -62,7 +51,7 @@ const levelOfSeverity = (n: number): Level | undefined => (n >= 1 && n <= 24 && 
 // they are (exact); shorter ones as RFC 3339 with microseconds, which the rules read by form
 // rather than guessing seconds or milliseconds from the magnitude.
 const timestampOf = (nanos: string): string | undefined | FieldError => {
-  const digits = nanos.replace(/^0+/, '')
+  const digits = nanos.charCodeAt(0) === 48 ? nanos.replace(/^0+/, '') : nanos
   if (digits === '') return undefined
   if (digits.length === 18 || digits.length === 19) return digits
   if (digits.length > 19) return { field: 'timestamp', message: 'time_unix_nano is after the year 2286' }
@@ -77,7 +66,10 @@ type Mapped = { value: Record<string, unknown>; refused?: undefined } | { refuse
 const entryOf = (record: RecordFields, origin: Origin): Mapped => {
   const metadata = emptyObject()
   const entry: Record<string, unknown> = {}
-  for (const [key, value] of record.attributes) {
+  const attributes = record.attributes
+  for (let i = 0; i < attributes.length; i += 2) {
+    const key = attributes[i] as string
+    const value = attributes[i + 1]!
     if (key === 'stream' && typeof value === 'string' && entry.stream === undefined) entry.stream = value
     else putPath(metadata, key, nestValue(value))
   }
@@ -115,142 +107,81 @@ const entryOf = (record: RecordFields, origin: Origin): Mapped => {
 }
 
 /** Resource and scope → what their records share; `service.name` (a string) becomes the service. */
-const originOf = (resourceAttributes: [string, Plain][], scopeName: string, scopeVersion: string, scopeAttributes: [string, Plain][]): Origin => {
+const originOf = (resourceAttributes: Attributes, scopeName: string, scopeVersion: string, scopeAttributes: Attributes): Origin => {
   let service: string | undefined
   let resource: PlainObject | undefined
-  for (const [key, value] of resourceAttributes) {
+  for (let i = 0; i < resourceAttributes.length; i += 2) {
+    const key = resourceAttributes[i] as string
+    const value = resourceAttributes[i + 1]!
     if (key === 'service.name' && typeof value === 'string' && service === undefined) service = value
     else putPath((resource ??= emptyObject()), key, nestValue(value))
   }
   let scope: PlainObject | undefined
   if (scopeName !== '') (scope ??= emptyObject()).name = scopeName
   if (scopeVersion !== '') (scope ??= emptyObject()).version = scopeVersion
-  for (const [key, value] of scopeAttributes) putPath((scope ??= emptyObject()), key, nestValue(value))
+  for (let i = 0; i < scopeAttributes.length; i += 2) putPath((scope ??= emptyObject()), scopeAttributes[i] as string, nestValue(scopeAttributes[i + 1]!))
   return { service, resource, scope, scopeName }
 }
 
 /** Builds the payload record by record, numbering them across the request. */
 class Collector {
   readonly records: DecodedRecord[] = []
-  readonly places: string[] = []
   constructor(private readonly max: number) {}
 
-  add(place: string, mapped: Mapped): void {
+  add(mapped: Mapped): void {
     if (this.records.length === this.max) throw tooManyRecords(this.max)
     const number = this.records.length + 1
-    this.places.push(place)
     this.records.push(mapped.refused ? { number, refused: mapped.refused } : { number, value: mapped.value })
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Protobuf
+// Protobuf: read from the wire (otlp-wire.ts), then mapped.
 
-const bytesOf = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+/** Where a protobuf record sits, from the scope it belongs to: kept as indices, spelt out only for the records an answer names. */
+class ProtobufPlaces {
+  /** Per scope: its first record's number, its resource_logs and scope_logs indices. */
+  private readonly scopes: number[] = []
 
-const TWO_32 = 4294967296
+  scope(first: number, resource: number, scope: number): void {
+    this.scopes.push(first, resource, scope)
+  }
 
-/** An int64 as a number where a double holds it exactly (|v| < 2^53), else its decimal text. */
-const int64Plain = (v: PbInt64): number | string => {
-  if (typeof v === 'number') return v
-  if (v.high >= -0x200000 && v.high < 0x200000) return v.high * TWO_32 + (v.low >>> 0)
-  return BigInt.asIntN(64, (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0)).toString()
-}
-
-/** A fixed64 (the times) as decimal text, exact. */
-const uint64Text = (v: PbInt64): string => {
-  if (typeof v === 'number') return String(v)
-  if (v.high === 0) return String(v.low >>> 0)
-  return ((BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0)).toString()
-}
-
-/** JSON has no NaN or infinities: those are kept as their names. */
-const doublePlain = (d: number): number | string => (Number.isFinite(d) ? d : String(d))
-
-/**
- * An AnyValue → its plain value: kvlist → object, array → array, bytes → base64, int64 →
- * number (or text beyond 2^53). Unset (and string_value_strindex, an index into the profiles
- * signal's string table that logs do not have) → null. Nesting is bounded by the decoder's
- * recursion limit (protobuf.js: 100 messages deep).
- */
-const pbPlain = (v: PbAnyValue | null | undefined): Plain => {
-  if (!v) return null
-  switch (v.value) {
-    case 'stringValue':
-      return v.stringValue
-    case 'boolValue':
-      return v.boolValue
-    case 'intValue':
-      return int64Plain(v.intValue)
-    case 'doubleValue':
-      return doublePlain(v.doubleValue)
-    case 'bytesValue':
-      return bytesOf(v.bytesValue).toString('base64')
-    case 'arrayValue':
-      return (v.arrayValue?.values ?? []).map(pbPlain)
-    case 'kvlistValue':
-      return pbKvlist(v.kvlistValue?.values ?? [])
-    default:
-      return null
+  placeOf(number: number): string | undefined {
+    for (let s = this.scopes.length - 3; s >= 0; s -= 3) {
+      const first = this.scopes[s]!
+      if (first <= number) return `resource_logs[${this.scopes[s + 1]}].scope_logs[${this.scopes[s + 2]}].log_records[${number - first}]`
+    }
+    return undefined
   }
 }
-
-const pbKvlist = (values: PbKeyValue[]): PlainObject => {
-  const out = emptyObject()
-  for (const kv of values) putKey(out, kv.key, pbPlain(kv.value))
-  return out
-}
-
-/** A body as a message: a string as it is, an int64 as its exact digits, anything else as JSON text; none (or an empty AnyValue) is ''. */
-const pbBodyText = (v: PbAnyValue | null | undefined): string => {
-  switch (v?.value) {
-    case undefined:
-    case 'stringValueStrindex':
-      return ''
-    case 'stringValue':
-      return v.stringValue
-    case 'intValue':
-      return String(int64Plain(v.intValue))
-    default:
-      return JSON.stringify(pbPlain(v))
-  }
-}
-
-const pbAttributes = (values: PbKeyValue[]): [string, Plain][] => values.map((kv) => [kv.key, pbPlain(kv.value)])
-
-const hexOf = (bytes: Uint8Array): string => (bytes.length === 0 ? '' : bytesOf(bytes).toString('hex'))
 
 const decodeProtobuf = (body: Buffer, max: number): OtlpPayload => {
-  let request: PbExportLogsServiceRequest
+  let request: WireResourceLogs[]
   try {
-    request = otlpSchema().request.decode(body) as unknown as PbExportLogsServiceRequest
+    request = readExportLogsRequest(body)
   } catch (err) {
     // protobuf.js says what broke and where ("index out of range: 7 + 10 > 12"); nothing internal.
     throw validationError('body', `is not a protobuf ExportLogsServiceRequest (${String((err as Error).message).slice(0, 200)})`)
   }
+  return otlpWirePayload(request, max)
+}
+
+/** The payload of a request read from the protobuf wire (the whole request first: a body that cannot be read is refused before anything else). */
+export const otlpWirePayload = (request: WireResourceLogs[], max = MAX_PROTOCOL_RECORDS): OtlpPayload => {
   const out = new Collector(max)
-  request.resourceLogs.forEach((rl, i) => {
-    const resourceAttributes = pbAttributes(rl.resource?.attributes ?? [])
-    rl.scopeLogs.forEach((sl, j) => {
-      const scope = sl.scope
-      const origin = originOf(resourceAttributes, scope?.name ?? '', scope?.version ?? '', pbAttributes(scope?.attributes ?? []))
-      sl.logRecords.forEach((r, k) => {
-        const fields: RecordFields = {
-          time: uint64Text(r.timeUnixNano),
-          observed: uint64Text(r.observedTimeUnixNano),
-          severityNumber: r.severityNumber,
-          severityText: r.severityText,
-          message: pbBodyText(r.body),
-          attributes: pbAttributes(r.attributes),
-          traceId: hexOf(r.traceId),
-          spanId: hexOf(r.spanId),
-          eventName: r.eventName,
-        }
-        out.add(`resource_logs[${i}].scope_logs[${j}].log_records[${k}]`, entryOf(fields, origin))
-      })
-    })
-  })
-  return out
+  const places = new ProtobufPlaces()
+  for (let i = 0; i < request.length; i++) {
+    const rl = request[i]!
+    for (let j = 0; j < rl.scopeLogs.length; j++) {
+      const sl = rl.scopeLogs[j]!
+      const origin = originOf(rl.attributes, sl.name, sl.version, sl.attributes)
+      if (sl.records.length > 0) places.scope(out.records.length + 1, i, j)
+      for (const record of sl.records) out.add(entryOf(record, origin))
+    }
+  }
+  const { records } = out
+  return { records, placeOf: (number) => (number >= 1 && number <= records.length ? places.placeOf(number) : undefined) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +300,7 @@ const jsonPlain = (v: unknown, where: string, depth = 0): Plain => {
   return null
 }
 
-/** As pbBodyText. */
+/** As the protobuf body (otlp-wire.ts bodyText): a string or an int64 as it is, anything else as JSON text, none ''. */
 const jsonBodyText = (v: unknown, where: string): string => {
   const plain = jsonPlain(v, where)
   if (plain === null) return ''
@@ -388,8 +319,11 @@ const jsonKeyValue = (kv: unknown, where: string, depth: number): [string, Plain
   return [key, jsonPlain(field(kv, 'value', 'value'), `${where}.value`, depth)]
 }
 
-const jsonAttributes = (o: JsonObject, where: string): [string, Plain][] =>
-  arrayAt(o, 'attributes', 'attributes', where).map((kv, i) => jsonKeyValue(kv, `${where}.attributes[${i}]`, 0))
+const jsonAttributes = (o: JsonObject, where: string): Attributes => {
+  const out: Attributes = []
+  arrayAt(o, 'attributes', 'attributes', where).forEach((kv, i) => out.push(...jsonKeyValue(kv, `${where}.attributes[${i}]`, 0)))
+  return out
+}
 
 const HEX = /^[0-9a-fA-F]*$/
 
@@ -454,6 +388,7 @@ const decodeJson = (body: Buffer, max: number): OtlpPayload => {
   }
   if (!isObject(request)) throw validationError('body', 'must be an ExportLogsServiceRequest JSON object ({"resourceLogs": […]})')
   const out = new Collector(max)
+  const places: string[] = []
   try {
     arrayAt(request, 'resourceLogs', 'resource_logs', '').forEach((rl, i) => {
       const rlWhere = `resourceLogs[${i}]`
@@ -470,7 +405,8 @@ const decodeJson = (body: Buffer, max: number): OtlpPayload => {
           : originOf(resourceAttributes, '', '', [])
         arrayAt(sl, 'logRecords', 'log_records', slWhere).forEach((r, k) => {
           const where = `${slWhere}.logRecords[${k}]`
-          out.add(where, jsonRecord(r, where, origin))
+          places.push(where)
+          out.add(jsonRecord(r, where, origin))
         })
       })
     })
@@ -481,7 +417,7 @@ const decodeJson = (body: Buffer, max: number): OtlpPayload => {
   }
   // JSON escapes can spell lone UTF-16 surrogates, which the engine refuses: the pipeline mends them.
   if (mayHoldSurrogates(text)) for (const r of out.records) if (!r.refused) r.surrogates = true
-  return out
+  return { records: out.records, placeOf: (number) => places[number - 1] }
 }
 
 /**
@@ -503,7 +439,7 @@ export interface OtlpPartialSuccess {
 /** partial_success for a pipeline result: the count, and each refused record by place and field (the first 100). */
 export const partialSuccessOf = (payload: OtlpPayload, result: IngestResult | undefined): OtlpPartialSuccess | undefined => {
   if (!result || result.rejected === 0) return undefined
-  const shown = (result.errors ?? []).map((e) => `${payload.places[e.line - 1] ?? `log record ${e.line}`}: ${e.field} ${e.message}`)
+  const shown = (result.errors ?? []).map((e) => `${payload.placeOf(e.line) ?? `log record ${e.line}`}: ${e.field} ${e.message}`)
   const more = result.rejected - shown.length
   return {
     rejectedLogRecords: result.rejected,
