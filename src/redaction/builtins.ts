@@ -225,7 +225,8 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   },
   {
     rule: builtin('ip_address', 'ip_address', `${IPV4.source} | ${IPV6.source} (checked by isIPv6)`, 'all', false),
-    scanners: [regexScanner(IPV4, whole), ipv6Scanner],
+    // IPv6 first: an IPv4-mapped address (::ffff:10.0.0.1) is masked whole.
+    scanners: [ipv6Scanner, regexScanner(IPV4, whole)],
     precheck: (t) => t.includes('.') || t.includes(':'),
   },
 ]

@@ -203,7 +203,7 @@ class Run {
       } else {
         next = this.value(v, c, false)
       }
-      if (next === v) continue
+      if (next === v && !out) continue
       if (!out) {
         out = {}
         for (let j = 0; j < i; j++) setOwn(out, keys[j]!, obj[keys[j]!])
