@@ -153,7 +153,10 @@ const ipv6Scanner = regexScanner(IPV6, (m) => (/[0-9A-Fa-f]/.test(m[0]) && isIPv
  * caught; `token_count`, `max_tokens`, `cookie_consent`, `secret_santa_id` are not.
  */
 const SECRET_WORDS = new Set(['password', 'passwd', 'secret', 'token', 'cookie', 'authorization', 'apikey'])
+const MAY_BE_SECRET_NAME = /passw|secret|token|cookie|authorization|key/i
 export const secretFieldName = (key: string): boolean => {
+  // Most keys hold none of the words: skip the split (this runs on every metadata key).
+  if (!MAY_BE_SECRET_NAME.test(key)) return false
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
