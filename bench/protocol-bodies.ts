@@ -13,18 +13,14 @@ import type { DecodedRecord } from '../src/ingest/pipeline.js'
 import { decodeBulk } from '../src/ingest/protocols/elasticsearch.js'
 import { decodeLokiProtobuf } from '../src/ingest/protocols/loki.js'
 import { decodeOtlpLogs } from '../src/ingest/protocols/otlp.js'
-import { encodeOtlpProtobuf, otlpRequestOf, type PlainEntry } from '../test/helpers/otlp.js'
+import { dotted, encodeOtlpProtobuf, otlpRequestOf, type PlainEntry } from '../test/helpers/otlp.js'
 import { nsOf, snappyPushBody, type PushStream } from '../test/helpers/loki.js'
 
 export const otlpBody = (entries: PlainEntry[]): Buffer => encodeOtlpProtobuf(otlpRequestOf(entries))
 
-const flat = (value: Record<string, unknown>, prefix = '', out: Record<string, string> = {}): Record<string, string> => {
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flat(v as Record<string, unknown>, `${prefix}${k}.`, out)
-    else out[`${prefix}${k}`] = String(v)
-  }
-  return out
-}
+/** Loki's structured metadata are flat strings: the entry's metadata as dotted keys, values as text. */
+const structuredMetadata = (metadata: Record<string, unknown>): Record<string, string> =>
+  Object.fromEntries(Object.entries(dotted(metadata)).map(([k, v]) => [k, String(v)]))
 
 export const lokiBody = (entries: PlainEntry[]): Buffer => {
   const streams = new Map<string, PushStream>()
@@ -36,7 +32,7 @@ export const lokiBody = (entries: PlainEntry[]): Buffer => {
     stream.entries.push({
       ts: nsOf(Date.parse(e.timestamp!)),
       line: e.message,
-      metadata: { ...flat(e.metadata ?? {}), ...(e.trace_id ? { trace_id: e.trace_id, span_id: e.span_id ?? '' } : {}) },
+      metadata: { ...structuredMetadata(e.metadata ?? {}), ...(e.trace_id ? { trace_id: e.trace_id, span_id: e.span_id ?? '' } : {}) },
     })
   }
   return snappyPushBody([...streams.values()])
