@@ -1,7 +1,9 @@
 /**
  * The bench data set (API.md entries, bench/data.ts) as each standard protocol's clients
  * would send it, 1,000 records per request, so every phase stores the same entries:
- * - OTLP protobuf: what the OTel SDK's HTTP/protobuf exporter sends (one resource per service).
+ * - OTLP protobuf: what the OTel SDK's HTTP/protobuf exporter sends (one resource per service,
+ *   with the SDK's own resource attributes and a scope), and the same data alone (the resource
+ *   only service.name, no scope), whose stored rows are exactly the NDJSON phase's.
  * - Loki push: protobuf PushRequest, snappy, as Promtail/Alloy send it; labels service_name,
  *   stream and level (low cardinality, as Loki wants), trace ids and metadata as structured
  *   metadata (Loki's are flat strings).
@@ -17,6 +19,7 @@ import { dotted, encodeOtlpProtobuf, otlpRequestOf, type PlainEntry } from '../t
 import { nsOf, snappyPushBody, type PushStream } from '../test/helpers/loki.js'
 
 export const otlpBody = (entries: PlainEntry[]): Buffer => encodeOtlpProtobuf(otlpRequestOf(entries))
+export const otlpSameDataBody = (entries: PlainEntry[]): Buffer => encodeOtlpProtobuf(otlpRequestOf(entries, null, {}))
 
 /** Loki's structured metadata are flat strings: the entry's metadata as dotted keys, values as text. */
 const structuredMetadata = (metadata: Record<string, unknown>): Record<string, string> =>

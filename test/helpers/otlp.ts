@@ -113,7 +113,11 @@ export const SDK_RESOURCE = {
  * Stored through OTLP, an entry comes back with the same fields, plus metadata.resource and
  * metadata.scope.
  */
-export const otlpRequestOf = (entries: PlainEntry[], scope = { name: 'bench-logger', version: '1.0.0' }): OtlpRequest => {
+export const otlpRequestOf = (
+  entries: PlainEntry[],
+  scope: { name: string; version: string } | null = { name: 'bench-logger', version: '1.0.0' },
+  sdkResource: Record<string, string | number> = SDK_RESOURCE,
+): OtlpRequest => {
   const byService = new Map<string, OtlpLogRecord[]>()
   for (const e of entries) {
     const records = byService.get(e.service ?? '') ?? []
@@ -131,8 +135,8 @@ export const otlpRequestOf = (entries: PlainEntry[], scope = { name: 'bench-logg
   }
   return {
     resourceLogs: [...byService].map(([service, logRecords]) => ({
-      resource: { attributes: attributes({ ...(service ? { 'service.name': service } : {}), ...SDK_RESOURCE }) },
-      scopeLogs: [{ scope, logRecords }],
+      resource: { attributes: attributes({ ...(service ? { 'service.name': service } : {}), ...sdkResource }) },
+      scopeLogs: [{ ...(scope ? { scope } : {}), logRecords }],
     })),
   }
 }
