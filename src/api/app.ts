@@ -20,6 +20,7 @@ import { openApiRoutes } from './routes/openapi.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { lokiRoutes } from './routes/loki.js'
 import { elasticsearchRoutes } from './routes/elasticsearch.js'
+import { redactionRoutes } from './routes/redaction.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
@@ -30,6 +31,7 @@ import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
 import type { Scheduler } from '../jobs/scheduler.js'
 import { SyslogListeners } from '../ingest/syslog/listeners.js'
+import { RedactionRegistry } from '../redaction/rules.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,7 +65,9 @@ export interface AppDeps {
  * tests build the same app over a temp data dir and call it with inject.
  */
 export type AppContext = AppDeps & {
-  ingest: IngestDeps
+  ingest: IngestDeps & { redaction: RedactionRegistry }
+  /** The compiled redaction rules of every project (the ingest stage and POST /redaction/test). */
+  redaction: RedactionRegistry
   /** Each ingest token's `log_ingest` bucket, one for every protocol's routes. */
   ingestLimiter: TokenBucketLimiter
   notifier: Notifier
@@ -87,9 +91,11 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     clock,
   )
   const ownNotifier = appDeps.notifier === undefined
+  const redaction = new RedactionRegistry(meta)
   const deps: AppContext = {
     ...appDeps,
     metrics,
+    redaction,
     notifier: appDeps.notifier ?? new Notifier({ meta, config, clock, logger: appDeps.logger, metrics }),
     ingest: {
       meta,
@@ -100,6 +106,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       knownStreams: new Set(),
       metrics,
       rejections: new RejectionLog(appDeps.logger, () => clock().getTime()),
+      redaction,
     },
     ingestLimiter: new TokenBucketLimiter(config.ingest.rate_per_second, config.ingest.burst, () => clock().getTime()),
   }
@@ -172,6 +179,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(alertRoutes, deps)
       await api.register(adminRoutes, deps)
       await api.register(keyRoutes, deps)
+      await api.register(redactionRoutes, deps)
       await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },

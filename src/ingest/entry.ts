@@ -50,7 +50,12 @@ export interface NormalizedEntry {
   line: string
   stream: string
   bytes: number
+  /** The redaction rules that changed this entry (absent when none did). */
+  redacted?: string[]
 }
+
+/** The redaction stage as the pipeline runs it: a project's compiled rules bound to the install key. */
+export type RedactStage = (entry: LogEntry) => { entry: LogEntry; matched: string[] }
 
 export type NormalizeResult = NormalizedEntry | { error: FieldError }
 
@@ -104,6 +109,8 @@ export interface NormalizeContext {
    * success answer, so it is refused naming the window.
    */
   window: { fromUs: number; toUs: number }
+  /** The project's redaction rules; undefined when none is enabled. */
+  redact?: RedactStage
 }
 
 /** How far ahead of receipt a timestamp may be (clock skew, time zones gone wrong). */
@@ -257,11 +264,17 @@ export const encodeEntry = (entry: LogEntry, ctx: NormalizeContext): NormalizedE
 }
 
 /**
- * One entry of API.md through the stages: validate → entry → (redaction, when it comes) →
- * encode. Returns the engine row or the first field at fault.
+ * One entry of API.md through the stages: validate → entry → redact → encode, so the metadata
+ * limit, `bytes_in` and the daily limit apply to what is stored. Returns the engine row or the
+ * first field at fault.
  */
 export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates = false): NormalizeResult => {
   const valid = validateEntry(input, ctx, surrogates)
   if ('error' in valid) return valid
-  return encodeEntry(buildEntry(valid.fields, valid.timestamp), ctx)
+  const entry = buildEntry(valid.fields, valid.timestamp)
+  if (!ctx.redact) return encodeEntry(entry, ctx)
+  const redacted = ctx.redact(entry)
+  const encoded = encodeEntry(redacted.entry, ctx)
+  if (redacted.matched.length > 0 && !('error' in encoded)) encoded.redacted = redacted.matched
+  return encoded
 }

@@ -7,7 +7,7 @@ import { utcDay } from '../meta/usage.js'
 import type { UsageMeter } from '../meta/usage-meter.js'
 import type { Metrics, RejectReason } from '../metrics/metrics.js'
 import type { InsertBatcher } from './batcher.js'
-import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry } from './entry.js'
+import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry, type RedactStage } from './entry.js'
 
 export const MAX_BATCH_ENTRIES = 10_000
 /**
@@ -35,6 +35,8 @@ export interface IngestDeps {
   knownStreams: Set<string>
   metrics: Metrics
   rejections: RejectionLog
+  /** The redaction stage of each project (src/redaction/ builds and caches it); none: no redaction. */
+  redaction?: { stageFor(project: Project): RedactStage | undefined }
 }
 
 export interface IngestResult {
@@ -99,7 +101,13 @@ export class RejectionLog {
 
 const contextOf = (deps: IngestDeps, project: Project, now: Date): NormalizeContext => {
   const receivedUs = now.getTime() * 1000
-  return { projectId: project.id, receivedUs, nextId: deps.nextId, window: timestampWindow(receivedUs, project.retention_days) }
+  return {
+    projectId: project.id,
+    receivedUs,
+    nextId: deps.nextId,
+    window: timestampWindow(receivedUs, project.retention_days),
+    redact: deps.redaction?.stageFor(project),
+  }
 }
 
 const countRejected = (
@@ -219,6 +227,7 @@ const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[]
   const refusedSet = refused.length > 0 ? new Set(refused) : undefined
   rows.forEach((row, i) => {
     if (refusedSet?.has(i)) return
+    if (row.redacted) for (const rule of row.redacted) deps.metrics.redactedEntries.inc({ rule })
     const key = `${project.id}/${row.stream}`
     if (!deps.knownStreams.has(key)) (fresh ??= new Set()).add(row.stream)
   })

@@ -18,6 +18,9 @@ export const AUDIT_ACTIONS = [
   'retention.run',
   'backup.create',
   'backup.restore',
+  'redaction_rule.create',
+  'redaction_rule.update',
+  'redaction_rule.delete',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

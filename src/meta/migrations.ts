@@ -151,5 +151,39 @@ export const MIGRATIONS: string[] = [
   -- Records the ingest pipeline refused (invalid, over the daily limit), per project and day:
   -- nothing refused is dropped silently, and operators see how much.
   ALTER TABLE usage_daily ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+  `,  `
+  -- Redaction (API.md "Redaction rules"): custom rules, team-wide (project_id NULL) or per
+  -- project, and the team's changes to the built-in rules (behavior, enabled).
+  CREATE TABLE redaction_rules (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    pattern TEXT,
+    field_names TEXT,
+    behavior TEXT NOT NULL,
+    applies_to TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX redaction_rules_team ON redaction_rules (team_id, project_id, created_at);
+  CREATE TABLE redaction_builtin_overrides (
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    rule_id TEXT NOT NULL,
+    behavior TEXT,
+    enabled INTEGER,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (team_id, rule_id)
+  );
+  -- Values of this install: redaction_version, bumped by every rule change in the same
+  -- transaction (serve compares it with the version its compiled rule sets were built from, so
+  -- a change from any process applies within a second), and redaction_key, the HMAC key of
+  -- hash (a secret that is not a token: kept here, 0600, so every backup carries it).
+  CREATE TABLE install_state (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+  );
+  INSERT INTO install_state (name, value) VALUES ('redaction_version', 0);
   `,
 ]

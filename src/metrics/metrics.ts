@@ -18,6 +18,9 @@ export class Metrics {
   readonly recordsRejected = this.registry.register(
     new Counter('krafter_ingest_records_rejected_total', 'Log records refused and reported to the sender, by protocol and reason.'),
   )
+  readonly redactedEntries = this.registry.register(
+    new Counter('krafter_redacted_entries_total', 'Stored entries a redaction rule changed, by rule name.'),
+  )
   readonly engineInserts = this.registry.register(
     new Counter('krafter_engine_inserts_total', 'Engine INSERT statements by result (ok, failed, refused_data).'),
   )

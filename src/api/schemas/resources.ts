@@ -335,3 +335,24 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof Job>, JobState>>,
   Assert<Same<Omit<z.output<typeof Health>['ingest'], 'accepted_records' | 'rejected_records' | 'inserts_failing'>, BatcherStats>>,
 ]
+
+export const RedactionRule = z
+  .object({
+    id: z.string().meta({ description: 'builtin:<name> for a built-in rule, a UUID for a custom one' }),
+    name: z.string(),
+    builtin: z.boolean(),
+    pattern: z.string().nullable().meta({ description: 'The value pattern (RE2 syntax); for a built-in, what it scans for' }),
+    field_names: z.array(z.string()).nullable(),
+    behavior: z.enum(['mask', 'hash', 'remove']),
+    applies_to: z.enum(['message', 'metadata', 'all']),
+    enabled: z.boolean(),
+    project_id: z.string().nullable().meta({ description: 'null: the whole team (every built-in)' }),
+  })
+  .meta({ id: 'RedactionRule' })
+
+export const RedactionTestResult = z
+  .object({
+    entries: z.array(z.object({ entry: Entry.omit({ id: true, received_at: true }), matched: z.array(z.string()) })),
+    hashes: z.record(z.string(), z.string()).meta({ description: 'Each of hash_values → the text hash writes for it, [hash:<12 hex>]' }),
+  })
+  .meta({ id: 'RedactionTestResult' })
