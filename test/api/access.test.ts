@@ -10,6 +10,7 @@ let projectB: { id: string; name: string; ingest_token: string }
 let ruleA: string
 let eventA: string
 let otherKeyId: string
+let redactionRuleA: string
 
 beforeAll(async () => {
   t = await createTestApp()
@@ -25,6 +26,7 @@ beforeAll(async () => {
   ruleA = rule.json().data.id
   eventA = insertEvent(t.meta, { rule_id: ruleA, value: 1, threshold: 1, matched: 1, total: 1, window_minutes: 5 }, t.clock.now()).id
   otherKeyId = (await api('POST', '/keys', { name: 'victim', scopes: ['logs:read'] })).json().data.id
+  redactionRuleA = (await api('POST', '/redaction/rules', { project_id: projectA.id, name: 'a-rule', pattern: 'order-[0-9]+' })).json().data.id
 })
 afterAll(async () => {
   await t?.close()
@@ -101,6 +103,11 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'POST /api/v1/keys': { url: '/keys', body: { name: 'x', scopes: ['logs:read'] }, projectScoped: false },
   'DELETE /api/v1/keys/:id': { url: `/keys/${otherKeyId}`, projectScoped: false },
   'GET /api/v1/audit-logs': { url: '/audit-logs', projectScoped: false },
+  'GET /api/v1/redaction/rules': { url: `/redaction/rules?project_id=${projectA.id}`, projectScoped: true },
+  'POST /api/v1/redaction/rules': { url: '/redaction/rules', body: { project_id: projectA.id, name: 'walk', pattern: 'x' }, projectScoped: true },
+  'PUT /api/v1/redaction/rules/:id': { url: `/redaction/rules/${redactionRuleA}`, body: { enabled: false }, projectScoped: true },
+  'DELETE /api/v1/redaction/rules/:id': { url: `/redaction/rules/${redactionRuleA}`, projectScoped: true },
+  'POST /api/v1/redaction/test': { url: '/redaction/test', body: { project_id: projectA.id, entries: [{ message: 'x' }] }, projectScoped: true },
 })
 
 // Routes open to this machine (GET /metrics) answer inject's loopback calls without a token;

@@ -51,6 +51,8 @@ const newRule = async (projectId: string): Promise<string> =>
       channels: [{ type: 'email', to: ['oncall@example.com'] }],
     })
   ).id
+const newRedactionRule = async (projectId: string | null): Promise<string> =>
+  (await asAdmin('POST', '/redaction/rules', { ...(projectId ? { project_id: projectId } : {}), name: `r-${unique()}`, pattern: 'order-[0-9]+' })).id
 const newEvent = (ruleId: string) => insertEvent(t.meta, { rule_id: ruleId, value: 1, threshold: 1, matched: 1, total: 1, window_minutes: 5 }, t.clock.now()).id
 
 /**
@@ -209,6 +211,40 @@ const routes = (): Record<string, RouteSpec> => ({
     samples: one('team', 204, async () => ({ url: `/api/v1/keys/${(await asAdmin('POST', '/keys', { name: 'victim', scopes: ['logs:read'] })).id}` })),
   },
   'GET /api/v1/audit-logs': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/audit-logs' })) },
+
+  'GET /api/v1/redaction/rules': {
+    auth: team('logs:read'),
+    samples: [
+      { scoping: 'filtered', ok: 200, make: () => ({ url: '/api/v1/redaction/rules' }) },
+      { scoping: 'project', ok: 200, make: () => ({ url: `/api/v1/redaction/rules?project_id=${projectA.id}` }) },
+    ],
+  },
+  // A project's rule: keys allowed that project; a team-wide rule or a built-in: unlimited keys.
+  'POST /api/v1/redaction/rules': {
+    auth: team('admin'),
+    samples: [
+      { scoping: 'project', ok: 201, make: () => ({ url: '/api/v1/redaction/rules', body: { project_id: projectA.id, name: `r-${unique()}`, pattern: 'order-[0-9]+' } }) },
+      { scoping: 'team', ok: 201, make: () => ({ url: '/api/v1/redaction/rules', body: { name: `r-${unique()}`, field_names: ['ssn'] } }) },
+    ],
+  },
+  'PUT /api/v1/redaction/rules/:id': {
+    auth: team('admin'),
+    samples: [
+      { scoping: 'project', ok: 200, make: async () => ({ url: `/api/v1/redaction/rules/${await newRedactionRule(projectA.id)}`, body: { behavior: 'hash' } }) },
+      { scoping: 'team', ok: 200, make: () => ({ url: '/api/v1/redaction/rules/builtin:email', body: { enabled: false } }) },
+    ],
+  },
+  'DELETE /api/v1/redaction/rules/:id': {
+    auth: team('admin'),
+    samples: [
+      { scoping: 'project', ok: 204, make: async () => ({ url: `/api/v1/redaction/rules/${await newRedactionRule(projectA.id)}` }) },
+      { scoping: 'team', ok: 204, make: async () => ({ url: `/api/v1/redaction/rules/${await newRedactionRule(null)}` }) },
+    ],
+  },
+  'POST /api/v1/redaction/test': {
+    auth: team('logs:read'),
+    samples: one('project', 200, () => ({ url: '/api/v1/redaction/test', body: { project_id: projectA.id, entries: [{ message: 'password=hunter2' }] } })),
+  },
 })
 
 /** A kind of token, made for the call (keys limited to "the right project" need its id). */

@@ -156,6 +156,16 @@ describe('fuzz corpus over every route', () => {
       cooldown_minutes: JSON_VALUES,
       enabled: JSON_VALUES,
     }
+    const redactionFields = {
+      project_id: [...JSON_VALUES.filter((v) => v !== null), ...BAD_UUIDS],
+      name: JSON_VALUES,
+      // Patterns the linear engine cannot run (backreferences, lookaround), broken ones, the classic catastrophic one.
+      pattern: [...JSON_VALUES, '(a', '\\1(x)', '(?=x)', '(?<!x)y', '(a+)+$', '[z-a]', 'x'.repeat(1001), '*'],
+      field_names: [...JSON_VALUES, [''], [1], ['x'.repeat(201)], Array(101).fill('x')],
+      behavior: [...JSON_VALUES, 'MASK', 'delete'],
+      applies_to: [...JSON_VALUES, 'both'],
+      enabled: JSON_VALUES.filter((v) => typeof v !== 'boolean'),
+    }
     const entry = { message: 'fuzz', level: 'info' }
     const entryFields = {
       message: JSON_VALUES,
@@ -280,6 +290,21 @@ describe('fuzz corpus over every route', () => {
       },
       'DELETE /api/v1/keys/:id': { params: { id: NOWHERE } },
       'GET /api/v1/audit-logs': { query: { base: {}, fields: { ...page.fields, limit: [...LIMITS, '501'], action: ['nope', 'project.create,key.create', ...SQLISH.slice(0, 3)], from: TIMES, to: TIMES } } },
+      'GET /api/v1/redaction/rules': { query: { base: {}, fields: { project_id: BAD_UUIDS } } },
+      // A valid rule names a project that does not exist (404), so the corpus creates none.
+      'POST /api/v1/redaction/rules': { body: { base: { project_id: NOWHERE, name: 'fuzz rule', pattern: 'x' }, fields: redactionFields } },
+      'PUT /api/v1/redaction/rules/:id': { params: { id: NOWHERE }, body: { base: { name: 'renamed' }, fields: redactionFields } },
+      'DELETE /api/v1/redaction/rules/:id': { params: { id: NOWHERE } },
+      'POST /api/v1/redaction/test': {
+        body: {
+          base: { project_id: project.id, entries: [{ message: 'fuzz' }] },
+          fields: {
+            project_id: [...JSON_VALUES, ...BAD_UUIDS],
+            entries: [...JSON_VALUES, [1], [{}], [{ message: 1 }], [{ message: 'x', metadata: [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]] }], Array(101).fill({ message: 'x' }), [{ message: 'x', timestamp: 'nope' }]],
+            hash_values: [...JSON_VALUES, ['x'.repeat(5000)], Array(101).fill('x'), [1]],
+          },
+        },
+      },
     }
   }
 
