@@ -91,7 +91,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     clock,
   )
   const ownNotifier = appDeps.notifier === undefined
-  const redaction = new RedactionRegistry(meta)
+  const redaction = new RedactionRegistry(meta, () => clock().getTime())
   const deps: AppContext = {
     ...appDeps,
     metrics,

@@ -253,7 +253,7 @@ export class RedactionRegistry {
 
   constructor(
     private readonly meta: MetaDb,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = Date.now,
   ) {
     this.key = repo.ensureRedactionKey(meta)
     this.version = repo.redactionVersion(meta)
