@@ -8,7 +8,9 @@
  *      Elasticsearch bulk; then (b) again, so each
  *      protocol's ratio is against the NDJSON batches measured around it in the same run
  * Prints entries/s for each and the ratio b/a. BENCH_ENTRIES (default 1,000,000) sizes it;
- * BENCH_ONLY=b|c|protocols runs one part ("protocols": b, the protocols, b again).
+ *  (e) NDJSON batches with the default redaction rules on and off, alternating, in the same run
+ * BENCH_ONLY=b|c|protocols|redaction runs one part ("protocols": b, the protocols, b again;
+ * "redaction": b, then e). BENCH_PROTOCOLS=off / BENCH_REDACTION=off skip (d) / (e).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -67,7 +69,8 @@ const rawInsert = async (chunkSize: number) => {
 }
 const ONLY_C = process.env.BENCH_ONLY === 'c'
 const ONLY_PROTOCOLS = process.env.BENCH_ONLY === 'protocols'
-const ONLY_B = process.env.BENCH_ONLY === 'b' || ONLY_PROTOCOLS
+const ONLY_REDACTION = process.env.BENCH_ONLY === 'redaction'
+const ONLY_B = process.env.BENCH_ONLY === 'b' || ONLY_PROTOCOLS || ONLY_REDACTION
 const rawSmall = ONLY_C || ONLY_B ? 1 : await rawInsert(BATCH)
 const rawLarge = ONLY_C || ONLY_B ? 1 : await rawInsert(100_000)
 // Like for like: the engine taking the same 1,000-line batches the server gets over HTTP.
@@ -106,6 +109,37 @@ const server_b = rate(lines.length, performance.now() - startedB)
 const afterB = await health()
 const elapsedB = (performance.now() - startedB) / 1000
 if (!ONLY_C) console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
+
+/**
+ * (e) the default redaction rules on and off (issue 14): the same NDJSON batches, alternating
+ * on, off, on, off so drift of the shared machine falls on both; rules switched through the API
+ * (PUT /redaction/rules/:id) with serve's local admin token, as an operator would.
+ */
+const redactionRuns: { on: number[]; off: number[] } = { on: [], off: [] }
+if (!ONLY_C && process.env.BENCH_REDACTION !== 'off' && (process.env.BENCH_ONLY === undefined || ONLY_REDACTION)) {
+  const admin = { authorization: `Bearer ${(JSON.parse(readFileSync(path.join(home, 'serve.json'), 'utf8')) as { admin_token: string }).admin_token}`, 'content-type': 'application/json' }
+  const rulesRes = await fetch(`${url}/api/v1/redaction/rules?project_id=${project.id}`, { headers: admin })
+  const defaults = ((await rulesRes.json()) as { data: { id: string; builtin: boolean; enabled: boolean }[] }).data.filter((r) => r.builtin && r.enabled)
+  const setRules = async (enabled: boolean) => {
+    for (const rule of defaults) {
+      const res = await fetch(`${url}/api/v1/redaction/rules/${rule.id}`, { method: 'PUT', headers: admin, body: JSON.stringify({ enabled }) })
+      if (res.status !== 200) throw new Error(`PUT ${rule.id}: ${res.status} ${await res.text()}`)
+    }
+  }
+  for (const enabled of [true, false, true, false]) {
+    await setRules(enabled)
+    let n = 0
+    const started = performance.now()
+    await runLanes(BATCH_CLIENTS, () => batches[n++], async (body) => {
+      const res = await batchPost('/api/v1/logs/ingest/batch', body)
+      if (res.status !== 202) failures++
+    })
+    const r = rate(lines.length, performance.now() - started)
+    ;(enabled ? redactionRuns.on : redactionRuns.off).push(r)
+    console.log(`(e) NDJSON batches, default redaction rules ${enabled ? 'on' : 'off'} (${defaults.length} rules): ${fmt(r)} entries/s`)
+  }
+  await setRules(true)
+}
 
 /**
  * (d) each protocol posts the same entries in 1,000-record requests with the same clients as
@@ -247,6 +281,13 @@ if (protocolRuns.length > 0) {
     console.log(`| (d) ${p.name}, 1,000-record requests | ${fmt(p.rate)} entries/s, ${((p.rate / ndjson) * 100).toFixed(1)} % of NDJSON | ≥ 80 % |`)
     if (p.sameRows) console.log(`| (d) ${p.name} / NDJSON of the rows it stores (${fmt(p.sameRows)} entries/s) | ${((p.rate / p.sameRows) * 100).toFixed(1)} % | the protocol's own cost |`)
   }
+}
+if (redactionRuns.on.length > 0) {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const on = mean(redactionRuns.on)
+  const off = mean(redactionRuns.off)
+  console.log(`| (e) NDJSON batches, default redaction rules on / off | ${fmt(on)} / ${fmt(off)} entries/s (runs: ${redactionRuns.on.map(fmt).join(', ')} / ${redactionRuns.off.map(fmt).join(', ')}) | |`)
+  console.log(`| (e) on / off | ${((on / off) * 100).toFixed(1)} % | ≥ 85 % |`)
 }
 if (!ONLY_B) console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 5,000 |`)
 console.log(`| failed requests | ${failures} | 0 |`)
