@@ -41,6 +41,8 @@ const COMMANDS: { command: string; missing?: string[]; bad: string[] }[] = [
   { command: 'project show', missing: [], bad: ['web', '--data-dir'] },
   { command: 'project update', missing: [], bad: ['web', '--daily-limit-mb', 'lots'] },
   { command: 'project usage', missing: [], bad: ['web', '--days', '0'] },
+  { command: 'redaction list', bad: ['--project'] },
+  { command: 'redaction test', missing: [], bad: ['--project', 'web', '--entry'] },
   { command: 'retention run', bad: ['--project'] },
 ]
 
@@ -85,7 +87,7 @@ describe('bad command lines', () => {
     const covered = new Set(COMMANDS.map((c) => c.command.split(' ')[0]))
     expect(listed.length).toBeGreaterThan(5)
     for (const topicOrCommand of listed) expect(covered, topicOrCommand).toContain(topicOrCommand)
-    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'retention'], (t) => cli(t, '--help'))
+    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention'], (t) => cli(t, '--help'))
     const subcommands = all.flatMap((r) => [...r.stdout.matchAll(/^ {2}([a-z]+ [a-z-]+)\s/gm)].map((m) => m[1]))
     expect(subcommands.length).toBeGreaterThan(15)
     for (const command of subcommands) expect(COMMANDS.map((c) => c.command), command).toContain(command)
