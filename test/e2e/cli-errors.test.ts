@@ -164,6 +164,7 @@ describe('bad command lines', () => {
       ['keys', 'Team API keys'],
       ['audit', 'Audit log'],
       ['retention', 'retention_days'],
+      ['redaction', 'Redaction rules'],
     ]) {
       expect(help.stdout, topic).toMatch(new RegExp(`^ {2}${topic} +.*${words}`, 'm'))
     }
