@@ -4,11 +4,15 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { AlertEvaluator } from '../../src/alerts/evaluate.js'
+import { Notifier } from '../../src/alerts/notify.js'
 import { openMeta } from '../../src/meta/db.js'
+import { Metrics } from '../../src/metrics/metrics.js'
 import { insertCustomRule } from '../../src/meta/redaction.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 import { encodeOtlpJson, otlpRequestOf } from '../helpers/otlp.js'
 import { storedEntries } from '../helpers/stored.js'
+import { startWebhookReceiver } from '../helpers/receivers.js'
 import { eventually, startSyslogApp, type SyslogApp } from '../helpers/syslog.js'
 
 /**
@@ -17,6 +21,7 @@ import { eventually, startSyslogApp, type SyslogApp } from '../helpers/syslog.js
  */
 let t: TestApp
 let s: SyslogApp
+let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>
 let project: { id: string; name: string; ingest_token: string }
 
 // What the default rules must catch, in a message and in metadata.
@@ -39,12 +44,15 @@ const ingestBatch = async (entries: unknown[], token = project.ingest_token) => 
 const storedByTag = async (tag: string, projectId = project.id) => (await storedEntries(t, projectId)).filter((e) => e.message.startsWith(`${tag}`))
 
 beforeAll(async () => {
-  t = await createTestApp()
+  // The webhook receiver listens on loopback, which alert webhooks may reach only when allowed.
+  t = await createTestApp({ config: { alerts: { allow_private_webhooks: true, delivery_retries: 0 } } })
+  hooks = await startWebhookReceiver()
   project = await t.project({ name: 'redaction' })
   s = await startSyslogApp(t, { listeners: [{ protocol: 'udp', port: 0, project: project.id }] })
 })
 afterAll(async () => {
   await s?.close()
+  await hooks?.close()
   await t?.close()
 })
 afterEach(() => t.clock.reset())
@@ -137,6 +145,34 @@ describe('the default rules on every front door', () => {
     expect(bytes).toBeLessThan(500)
     const logs = t.logs() + s.logs()
     for (const secret of [...SECRETS, big]) expect(logs).not.toContain(secret)
+  })
+})
+
+describe('what reads stored entries sees them redacted', () => {
+  it('an alert notification quotes the redacted entry', async () => {
+    const p = await t.project({ name: `alert-${randomUUID().slice(0, 8)}` })
+    const rule = await api('POST', '/logs/alerts', {
+      project_id: p.id,
+      name: 'leaky errors',
+      query: 'level:error',
+      condition: { type: 'count', threshold: 1, window_minutes: 5 },
+      channels: [{ type: 'webhook', url: hooks.url('/alert'), secret: 'webhook-secret-1' }],
+    })
+    expect(rule.statusCode, rule.body).toBe(201)
+    // A second back: the evaluation window ends at now.
+    await ingestBatch([{ ...secretsEntry('alert'), level: 'error', timestamp: new Date(t.clock.now().getTime() - 1000).toISOString() }], p.ingest_token)
+    const notifier = new Notifier({ meta: t.meta, config: t.config, clock: t.clock.now, sleep: async () => {} })
+    try {
+      const results = await new AlertEvaluator({ meta: t.meta, engine: t.engine, clock: t.clock.now, notifier, metrics: new Metrics() }).evaluateAll()
+      expect(results.find((r) => r.rule_id === rule.json().data.id)?.outcome).toBe('opened')
+      await notifier.drain()
+    } finally {
+      await notifier.close()
+    }
+    const [hook] = hooks.at('/alert')
+    expect(hook, 'the rule fired').toBeDefined()
+    expect(hook!.raw).toContain('[REDACTED:credit_card]')
+    for (const secret of SECRETS) expect(hook!.raw).not.toContain(secret)
   })
 })
 
