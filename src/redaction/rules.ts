@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { AppError, notFound, validationError } from '../errors.js'
 import { buildEntry, timestampWindow, validateEntry, type LogEntry } from '../ingest/entry.js'
-import { isoMicros } from '../logs/search.js'
+import { isoMicros, type LogEntry as StoredEntryView } from '../logs/search.js'
 import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import { getProject } from '../meta/projects.js'
@@ -189,17 +189,8 @@ export const deleteRedactionRule = (deps: RedactionDeps, teamId: string, id: str
   recordAction(deps, by, teamId, 'redaction_rule.delete', { type: 'redaction_rule', id }, { name: current.name, project_id: current.project_id })
 }
 
-/** An entry as it would be stored (search's entry shape without the id and receipt time). */
-export interface RedactedEntryView {
-  timestamp: string
-  level: string
-  service: string
-  stream: string
-  message: string
-  trace_id: string
-  span_id: string
-  metadata: Record<string, unknown>
-}
+/** An entry as it would be stored: search's entry shape without the id and receipt time. */
+export type RedactedEntryView = Omit<StoredEntryView, 'id' | 'received_at'>
 
 const viewOf = (e: LogEntry): RedactedEntryView => ({
   timestamp: isoMicros(e.timestamp),
