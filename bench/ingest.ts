@@ -98,14 +98,19 @@ const health = async () =>
 
 const batchPost = createPoster(url, { ...headers, 'content-type': 'application/x-ndjson' }, BATCH_CLIENTS)
 const batches = ONLY_C ? [] : chunks(BATCH)
-let b = 0
 let failures = 0
+/** One pass of NDJSON batches (the 1,000-line bodies, BATCH_CLIENTS lanes): entries/s; failed requests go to `failures`. */
+const ndjsonPass = async (bodies: string[]): Promise<number> => {
+  let next = 0
+  const started = performance.now()
+  await runLanes(BATCH_CLIENTS, () => bodies[next++], async (body) => {
+    const res = await batchPost('/api/v1/logs/ingest/batch', body)
+    if (res.status !== 202) failures++
+  })
+  return rate(lines.length, performance.now() - started)
+}
 const startedB = performance.now()
-await runLanes(BATCH_CLIENTS, () => batches[b++], async (body) => {
-  const res = await batchPost('/api/v1/logs/ingest/batch', body)
-  if (res.status !== 202) failures++
-})
-const server_b = rate(lines.length, performance.now() - startedB)
+const server_b = await ndjsonPass(batches)
 const afterB = await health()
 const elapsedB = (performance.now() - startedB) / 1000
 if (!ONLY_C) console.log(`(b) server, HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
@@ -128,13 +133,7 @@ if (!ONLY_C && process.env.BENCH_REDACTION !== 'off' && (process.env.BENCH_ONLY 
   }
   for (const enabled of [true, false, true, false]) {
     await setRules(enabled)
-    let n = 0
-    const started = performance.now()
-    await runLanes(BATCH_CLIENTS, () => batches[n++], async (body) => {
-      const res = await batchPost('/api/v1/logs/ingest/batch', body)
-      if (res.status !== 202) failures++
-    })
-    const r = rate(lines.length, performance.now() - started)
+    const r = await ndjsonPass(batches)
     ;(enabled ? redactionRuns.on : redactionRuns.off).push(r)
     console.log(`(e) NDJSON batches, default redaction rules ${enabled ? 'on' : 'off'} (${defaults.length} rules): ${fmt(r)} entries/s`)
   }
@@ -149,8 +148,7 @@ const protocolRuns: { name: string; rate: number; failed: number; sameRows?: num
 let server_b2 = server_b
 if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || process.env.BENCH_ONLY === undefined)) {
   const entries = batches.map((chunk) => chunk.split('\n').filter(Boolean).map((line) => JSON.parse(line)))
-  const ndjsonHeaders = { ...headers, 'content-type': 'application/x-ndjson' }
-  const phase = async (name: string, path: string, headers: Record<string, string>, ok: number, bodies: (string | Buffer)[], sameRows?: (string | Buffer)[]) => {
+  const phase = async (name: string, path: string, headers: Record<string, string>, ok: number, bodies: (string | Buffer)[], sameRows?: string[]) => {
     const post = createPoster(url, headers, BATCH_CLIENTS)
     let next = 0
     let failed = 0
@@ -162,14 +160,7 @@ if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || proce
     const result: (typeof protocolRuns)[number] = { name, rate: rate(lines.length, performance.now() - started), failed }
     if (sameRows) {
       // The same stored rows as NDJSON batches, right after: the protocol's own cost.
-      const ndjsonPost = createPoster(url, ndjsonHeaders, BATCH_CLIENTS)
-      let n = 0
-      const startedSame = performance.now()
-      await runLanes(BATCH_CLIENTS, () => sameRows[n++], async (body) => {
-        const res = await ndjsonPost('/api/v1/logs/ingest/batch', body)
-        if (res.status !== 202) failed++
-      })
-      result.sameRows = rate(lines.length, performance.now() - startedSame)
+      result.sameRows = await ndjsonPass(sameRows)
     }
     console.log(`(d) ${name}: ${fmt(result.rate)} entries/s (${failed} failed requests)${result.sameRows ? `; the same stored rows as NDJSON: ${fmt(result.sameRows)} entries/s` : ''}`)
     protocolRuns.push(result)
@@ -188,13 +179,7 @@ if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || proce
   await phase('OTLP protobuf as the JS SDK sends it', '/v1/logs', otlpHeaders, 200, otlp, otlp.map(storedAsNdjson.otlp))
   await phase('Loki push (snappy protobuf)', '/loki/api/v1/push', { authorization: `Basic ${Buffer.from(`bench:${token}`).toString('base64')}`, 'content-type': 'application/x-protobuf' }, 204, loki, loki.map(storedAsNdjson.loki))
   await phase('elasticsearch', '/es/_bulk', { authorization: `ApiKey ${token}`, 'content-type': 'application/x-ndjson' }, 200, bulk, bulk.map(storedAsNdjson.elasticsearch))
-  let again = 0
-  const startedB2 = performance.now()
-  await runLanes(BATCH_CLIENTS, () => batches[again++], async (body) => {
-    const res = await batchPost('/api/v1/logs/ingest/batch', body)
-    if (res.status !== 202) failures++
-  })
-  server_b2 = rate(lines.length, performance.now() - startedB2)
+  server_b2 = await ndjsonPass(batches)
   console.log(`(b2) server, NDJSON batches again: ${fmt(server_b2)} entries/s`)
 }
 
