@@ -156,6 +156,25 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    tail: z
+      .object({
+        /** Live tails (GET /logs/tail) open at once; beyond, 429 until one closes. */
+        max_subscribers: z.coerce.number().int().min(1).max(10_000).default(100),
+        /** How often serve reads newly stored entries for the open tails. */
+        poll_ms: z.coerce.number().int().min(50).max(5000).default(250),
+        /** A heartbeat event when nothing else was sent for this long. */
+        heartbeat_seconds: z.coerce.number().int().min(1).max(15).default(15),
+        /** A consumer with more than this unread (KiB) is sent an overflow event and closed. */
+        max_buffered_kb: z.coerce.number().int().min(16).max(65_536).default(1024),
+        /**
+         * How long after receipt an entry written by another process is taken as stored (an
+         * external server shared by several serve processes); this process's own entries are
+         * tracked exactly. Default: 0, or 500 on the external engine.
+         */
+        settle_ms: z.coerce.number().int().min(0).max(60_000).optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -7,6 +7,7 @@ import { utcDay } from '../meta/usage.js'
 import type { UsageMeter } from '../meta/usage-meter.js'
 import type { Metrics, RejectReason } from '../metrics/metrics.js'
 import type { InsertBatcher } from './batcher.js'
+import type { ReceiptTracker } from './receipts.js'
 import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry, type RedactStage } from './entry.js'
 
 export const MAX_BATCH_ENTRIES = 10_000
@@ -35,6 +36,8 @@ export interface IngestDeps {
   knownStreams: Set<string>
   metrics: Metrics
   rejections: RejectionLog
+  /** Receipt times of requests being stored (the live tail's watermark); none: not tracked. */
+  receipts?: ReceiptTracker
   /** The redaction stage of each project (src/redaction/ builds and caches it); none: no redaction. */
   redaction?: { stageFor(project: Project): RedactStage | undefined }
 }
@@ -142,6 +145,23 @@ export const ingestRecords = async (
   if (records.length === 0) throw validationError('body', 'has no entries')
   const now = deps.clock()
   const ctx = contextOf(deps, project, now)
+  deps.receipts?.begin(ctx.receivedUs)
+  try {
+    return await normalizeAndStore(deps, project, records, protocol, options, now, ctx)
+  } finally {
+    deps.receipts?.end(ctx.receivedUs)
+  }
+}
+
+const normalizeAndStore = async (
+  deps: IngestDeps,
+  project: Project,
+  records: DecodedRecord[],
+  protocol: Protocol,
+  options: IngestOptions,
+  now: Date,
+  ctx: NormalizeContext,
+): Promise<IngestResult> => {
   const rows: NormalizedEntry[] = []
   const rowLines: number[] = []
   const errors: (FieldError & { line: number })[] = []
@@ -186,12 +206,19 @@ export const ingestOne = async (deps: IngestDeps, project: Project, record: Deco
     countRejected(deps, project, now, protocol, 'invalid', 1, record.refused)
     throw validationError(record.refused.field, record.refused.message)
   }
-  const result = normalizeEntry(record.value, contextOf(deps, project, now), record.surrogates)
+  const ctx = contextOf(deps, project, now)
+  const result = normalizeEntry(record.value, ctx, record.surrogates)
   if ('error' in result) {
     countRejected(deps, project, now, protocol, 'invalid', 1, result.error)
     throw validationError(result.error.field, result.error.message)
   }
-  const refused = await store(deps, project, [result], result.bytes, now, protocol)
+  deps.receipts?.begin(ctx.receivedUs)
+  let refused: number[]
+  try {
+    refused = await store(deps, project, [result], result.bytes, now, protocol)
+  } finally {
+    deps.receipts?.end(ctx.receivedUs)
+  }
   if (refused.length > 0) {
     countRejected(deps, project, now, protocol, 'unstorable', 1, UNSTORABLE)
     throw validationError(UNSTORABLE.field, UNSTORABLE.message)
