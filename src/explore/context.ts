@@ -74,9 +74,11 @@ export const entryContext = async (engine: Engine, input: ContextInput, now: Dat
 
   const compiled = compileFilters(filters, now, (params) => rawRange(params, fromUs ?? ts - DAY_US, toUs ?? ts + DAY_US))
   const { params, where } = compiled
-  const key = `(fromUnixTimestamp64Micro(${params.bind('Int64', ts)}, 'UTC'), ${params.bind('String', row.id)})`
+  const at = `fromUnixTimestamp64Micro(${params.bind('Int64', ts)}, 'UTC')`
+  const key = `(${at}, ${params.bind('String', row.id)})`
+  // The plain timestamp bound is what the primary key can prune on; the tuple breaks the tie.
   const side = (name: string, op: '<' | '>', dir: 'ASC' | 'DESC', n: number) =>
-    `(SELECT '${name}' AS side, ${SELECT_ENTRY}\nFROM ${table(engine)}\nWHERE ${where}\n  AND (timestamp, id) ${op} ${key}\nORDER BY timestamp ${dir}, id ${dir}\nLIMIT ${params.bind('UInt32', n)})`
+    `(SELECT '${name}' AS side, ${SELECT_ENTRY}\nFROM ${table(engine)}\nWHERE ${where}\n  AND timestamp ${op}= ${at} AND (timestamp, id) ${op} ${key}\nORDER BY timestamp ${dir}, id ${dir}\nLIMIT ${params.bind('UInt32', n)})`
   const parts = [...(before > 0 ? [side('before', '<', 'DESC', before)] : []), ...(after > 0 ? [side('after', '>', 'ASC', after)] : [])]
   // One statement for both sides: chDB's fixed cost per statement is worth saving.
   const { rows } = await selectRows<EntryRow & { side: string }>(engine, parts.join('\nUNION ALL\n'), params, { measure: false })
