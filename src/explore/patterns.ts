@@ -53,7 +53,7 @@ export const TEMPLATE_STEPS: ReadonlyArray<readonly [regex: string, replacement:
   [`\\b${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}\\b`, '<uuid>'],
   [`(^|[^0-9A-Za-z:])((?:${H4}:){7}${H4}|(?:${H4}:){1,7}:(?:${H4}(?::${H4}){0,6})?|::(?:${H4}(?::${H4}){0,6})?)`, '\\1<ip>'],
   ['\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b', '<ip>'],
-  ['\\b\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h|d)\\b', '<duration>'],
+  ['\\b\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h)\\b', '<duration>'],
   ['\\b\\d+(?:\\.\\d+)?\\b', '<num>'],
   [`\\b(?:0x)?${HEX}{8,}\\b`, '<hex>'],
 ]
