@@ -70,7 +70,7 @@ type PatternRow = { pattern: string; total: number | string; first_us: number | 
  * Message templates under the filters, most frequent first. The engine templates and groups
  * (one pass over the entries: per pattern and bucket, then per pattern), then a second
  * statement fetches each pattern's sample, its newest entry, by id within the same filters.
- * No sampling: every matching entry is counted (measured ~1.1 s for 1.8M entries).
+ * No sampling: every matching entry is counted (measured ~1.4 s for 24 h of 1.8M entries on 2 cores, ~150 ms for 1 h of them).
  */
 export const messagePatterns = async (engine: Engine, input: PatternsInput, now: Date): Promise<Pattern[]> => {
   const compiled = compileFilters(input, now)
