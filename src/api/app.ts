@@ -12,6 +12,7 @@ import { healthRoutes } from './routes/health.js'
 import { projectRoutes } from './routes/projects.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { searchRoutes } from './routes/search.js'
+import { exploreRoutes } from './routes/explore.js'
 import { alertRoutes } from './routes/alerts.js'
 import { adminRoutes } from './routes/admin.js'
 import { keyRoutes } from './routes/keys.js'
@@ -176,6 +177,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(projectRoutes, deps)
       await api.register(ingestRoutes, deps)
       await api.register(searchRoutes, deps)
+      await api.register(exploreRoutes, deps)
       await api.register(alertRoutes, deps)
       await api.register(adminRoutes, deps)
       await api.register(keyRoutes, deps)

@@ -54,7 +54,7 @@ export interface QueryStats {
   rows_read: number
 }
 
-const DAY_US = 86_400_000_000
+export const DAY_US = 86_400_000_000
 
 /**
  * The times `from`, `to` and cursors may name, in epoch microseconds. The engine's
@@ -95,7 +95,7 @@ export interface Compiled {
 /** The time condition of a query: by default the requested range on the raw timestamp. */
 export type TimeRange = (params: Params, fromUs: number, toUs: number) => string
 
-const rawRange: TimeRange = (params, fromUs, toUs) =>
+export const rawRange: TimeRange = (params, fromUs, toUs) =>
   `timestamp >= fromUnixTimestamp64Micro(${params.bind('Int64', fromUs)}, 'UTC') AND timestamp < fromUnixTimestamp64Micro(${params.bind('Int64', toUs)}, 'UTC')`
 
 export const resolveRange = (input: Pick<Filters, 'from' | 'to'>, now: Date): { fromUs: number; toUs: number } => {
@@ -126,12 +126,13 @@ export const compileFilters = (input: Filters, now: Date, timeRange: TimeRange =
   return { where: where.join('\n  AND '), params, fromUs, toUs }
 }
 
-const SELECT_ENTRY = `id, toUnixTimestamp64Micro(timestamp) AS ts, level, service, stream, message, trace_id, span_id, metadata,
+/** The columns of an entry as searched; toEntry turns a row of them into the API's shape. */
+export const SELECT_ENTRY = `id, toUnixTimestamp64Micro(timestamp) AS ts, level, service, stream, message, trace_id, span_id, metadata,
   toUnixTimestamp64Micro(received_at) AS rcv`
 
-type EntryRow = Omit<LogEntry, 'timestamp' | 'received_at'> & { ts: number; rcv: number }
+export type EntryRow = Omit<LogEntry, 'timestamp' | 'received_at'> & { ts: number; rcv: number }
 
-const toEntry = (r: EntryRow): LogEntry => ({
+export const toEntry = (r: EntryRow): LogEntry => ({
   id: r.id,
   timestamp: isoMicros(Number(r.ts)),
   level: r.level,
@@ -235,8 +236,12 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
 /** A bucket longer than a year says nothing a chart can show, and keeps bucket arithmetic exact. */
 const MAX_INTERVAL_SECONDS = 365 * 86400
 
+/** The shortest nice interval giving at most `target` buckets over the range. */
+export const autoInterval = (rangeSeconds: number, target = TARGET_BUCKETS): number =>
+  NICE_INTERVALS.find((i) => rangeSeconds / i <= target) ?? NICE_INTERVALS[NICE_INTERVALS.length - 1]!
+
 export const chooseInterval = (spec: string, rangeSeconds: number): number => {
-  if (spec === 'auto') return NICE_INTERVALS.find((i) => rangeSeconds / i <= TARGET_BUCKETS) ?? NICE_INTERVALS[NICE_INTERVALS.length - 1]!
+  if (spec === 'auto') return autoInterval(rangeSeconds)
   const match = /^(\d+)([smhd]?)$/.exec(spec)!
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's']!
   if (seconds < 1) throw validationError('interval', 'must be at least 1 second')
@@ -318,14 +323,21 @@ WHERE ${compiled.where}
 GROUP BY m, level`
 }
 
+/** The epoch seconds of every bucket of `interval` seconds that the range [fromUs, toUs) touches. */
+export const bucketStarts = (fromUs: number, toUs: number, interval: number): number[] => {
+  const first = Math.floor(fromUs / 1e6 / interval) * interval
+  const last = Math.floor((toUs - 1) / 1e6 / interval) * interval
+  const starts: number[] = []
+  for (let t = first; t <= last; t += interval) starts.push(t)
+  return starts
+}
+
 /** Counts per time bucket per level, zero-filled so a chart can draw it as it comes. */
 export const volumeStats = async (engine: Engine, input: StatsInput, now: Date): Promise<StatsResult> => {
   const plan = buildStatsSql(engine, input, now)
   const { interval } = plan
-  const firstBucket = Math.floor(plan.fromUs / 1e6 / interval) * interval
-  const lastBucket = Math.floor((plan.toUs - 1) / 1e6 / interval) * interval
   const buckets = new Map<number, StatsBucket>()
-  for (let t = firstBucket; t <= lastBucket; t += interval) {
+  for (const t of bucketStarts(plan.fromUs, plan.toUs, interval)) {
     buckets.set(t, { time: new Date(t * 1000).toISOString(), total: 0, counts: { debug: 0, info: 0, warn: 0, error: 0, fatal: 0 } })
   }
   const started = performance.now()

@@ -16,7 +16,10 @@ import type { BackupInfo, BackupResult, Manifest } from '../../backup/backup.js'
 import type { EngineFacts } from '../../ops/status.js'
 import type { BatcherStats } from '../../ingest/batcher.js'
 import type { JobState } from '../../jobs/scheduler.js'
-import { FieldError } from './envelope.js'
+import type { ContextResult } from '../../explore/context.js'
+import type { FacetsResult } from '../../explore/facets.js'
+import type { Pattern as PatternView } from '../../explore/patterns.js'
+import { envelope, FieldError } from './envelope.js'
 
 /** The resources the API answers with (API.md, docs/api.md); `id` names them in the OpenAPI components. */
 const Time = z.string().meta({ description: 'RFC 3339 time (UTC)' })
@@ -199,6 +202,39 @@ export const StatsAnswer = z
   .object({ data: StatsData, stats: z.object({ elapsed_ms: z.number() }), request_id: z.string() })
   .meta({ id: 'StatsResult' })
 
+/** GET /logs/context: one entry and its neighbours in (timestamp, id) order, both lists oldest first. */
+export const EntryContext = z
+  .object({
+    before: z.array(Entry).meta({ description: 'The entries just before, oldest first' }),
+    entry: Entry,
+    after: z.array(Entry).meta({ description: 'The entries just after, oldest first' }),
+  })
+  .meta({ id: 'EntryContext' })
+export const ContextAnswer = envelope(EntryContext)
+
+const FacetValue = z.object({ value: z.string(), count: z.number().int() })
+/** GET /logs/facets: each field's top values under the filters, and how many entries match them. */
+export const Facets = z
+  .object({
+    total: z.number().int().meta({ description: 'Entries matching the filters' }),
+    fields: z.record(z.string(), z.array(FacetValue)).meta({ description: 'Per field asked for, its top values, most frequent first' }),
+  })
+  .meta({ id: 'Facets' })
+export const FacetsAnswer = envelope(Facets)
+
+/** GET /logs/patterns: one message template, how often and when it occurred. */
+export const Pattern = z
+  .object({
+    pattern: z.string().meta({ description: 'The message with <num>, <hex>, <uuid>, <ip>, <duration>, <str> placeholders' }),
+    count: z.number().int(),
+    first_seen: Time,
+    last_seen: Time,
+    sample: Entry.meta({ description: 'The newest entry of the pattern' }),
+    buckets: z.array(z.object({ time: Time, count: z.number().int() })),
+  })
+  .meta({ id: 'Pattern' })
+export const PatternsAnswer = envelope(z.array(Pattern))
+
 /** Export is a download streamed to the client (never serialized): the file itself, not an envelope. */
 export const ExportFile = z.custom<Readable>().meta({ type: 'string', description: 'CSV (text/csv) or a JSON array of entries (application/json)', 'x-media-types': ['text/csv', 'application/json'] })
 
@@ -327,6 +363,9 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof IngestAnswer>, IngestResult>>,
   Assert<Same<z.output<typeof Entry>, LogEntry>>,
   Assert<Same<z.output<typeof StatsAnswer>['data'] & { stats: { elapsed_ms: number } }, StatsResult>>,
+  Assert<Same<z.output<typeof EntryContext>, ContextResult>>,
+  Assert<Same<z.output<typeof Facets>, FacetsResult>>,
+  Assert<Same<z.output<typeof Pattern>, PatternView>>,
   Assert<Same<z.output<typeof RetentionRun>, RetentionResult>>,
   Assert<Same<z.output<typeof BackupManifest>, Manifest>>,
   Assert<Same<z.output<typeof BackupCreated>, BackupResult>>,

@@ -22,6 +22,12 @@ const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, (c) 
 
 const SQL_COMPARISON = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const
 
+/**
+ * A metadata path's JSON subcolumn: the path is a bound String, never SQL text, so however it
+ * is spelled it names a subcolumn and nothing else (callers still check it against METADATA_PATH).
+ */
+export const metadataSubcolumn = (path: string, params: Params): string => `getSubcolumn(metadata, ${params.bind('String', path)})`
+
 /** The message conditions lean on the text index of lower(message) (engine/schema.ts). */
 export const compileQuery = (node: QueryNode, params: Params): string => {
   switch (node.type) {
@@ -45,13 +51,13 @@ export const compileQuery = (node: QueryNode, params: Params): string => {
       if (node.op === 'prefix') return `startsWith(${node.field}, ${params.bind('String', node.value)})`
       return `${node.field} = ${params.bind('String', node.value)}`
     case 'meta': {
-      const sub = `getSubcolumn(metadata, ${params.bind('String', node.path)})`
+      const sub = metadataSubcolumn(node.path, params)
       if (node.op === 'exists') return `NOT isNull(${sub})`
       // An absent path is "not equal" (so -metadata.x:v keeps entries without x), not NULL.
       return `ifNull(toString(${sub}) = ${params.bind('String', node.value)}, 0)`
     }
     case 'metaCompare': {
-      const sub = `getSubcolumn(metadata, ${params.bind('String', node.path)})`
+      const sub = metadataSubcolumn(node.path, params)
       return `ifNull(toFloat64OrNull(toString(${sub})) ${SQL_COMPARISON[node.op]} ${params.bind('Float64', node.value)}, 0)`
     }
   }

@@ -79,7 +79,8 @@ const lex = (q: string): Token[] => {
 /** Lower-cased tokens as the message text index splits them (on non-alphanumeric ASCII). */
 export const textTokens = (text: string): string[] => text.toLowerCase().split(/[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+/).filter(Boolean)
 
-const METADATA_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
+/** A metadata path as q and facets accept it: dotted segments of A-Z a-z 0-9 _ -. */
+export const METADATA_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 
 const textNode = (text: string, pos: number, quoted: boolean): QueryNode => {
   if (!quoted && text.endsWith('*')) {
