@@ -33,6 +33,8 @@ import { UsageMeter } from '../meta/usage-meter.js'
 import type { Scheduler } from '../jobs/scheduler.js'
 import { SyslogListeners } from '../ingest/syslog/listeners.js'
 import { RedactionRegistry } from '../redaction/rules.js'
+import { ReceiptTracker } from '../ingest/receipts.js'
+import { TailHub } from '../explore/tail.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,6 +42,8 @@ declare module 'fastify' {
     contract: ApiContract
     /** serve's syslog listeners (none unless configured); tests read their bound addresses. */
     syslog: SyslogListeners
+    /** The open live tails; tests read how many. */
+    tails: TailHub
   }
 }
 import { TokenBucketLimiter } from '../security/rate-limit.js'
@@ -69,6 +73,8 @@ export type AppContext = AppDeps & {
   ingest: IngestDeps & { redaction: RedactionRegistry }
   /** The compiled redaction rules of every project (the ingest stage and POST /redaction/test). */
   redaction: RedactionRegistry
+  /** The open live tails (GET /logs/tail). */
+  tails: TailHub
   /** Each ingest token's `log_ingest` bucket, one for every protocol's routes. */
   ingestLimiter: TokenBucketLimiter
   notifier: Notifier
@@ -93,10 +99,13 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   )
   const ownNotifier = appDeps.notifier === undefined
   const redaction = new RedactionRegistry(meta, () => clock().getTime())
+  const receipts = new ReceiptTracker()
+  const tails = new TailHub({ engine, clock, config, receipts, metrics, logger: appDeps.logger })
   const deps: AppContext = {
     ...appDeps,
     metrics,
     redaction,
+    tails,
     notifier: appDeps.notifier ?? new Notifier({ meta, config, clock, logger: appDeps.logger, metrics }),
     ingest: {
       meta,
@@ -108,6 +117,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       metrics,
       rejections: new RejectionLog(appDeps.logger, () => clock().getTime()),
       redaction,
+      receipts,
     },
     ingestLimiter: new TokenBucketLimiter(config.ingest.rate_per_second, config.ingest.burst, () => clock().getTime()),
   }
@@ -157,7 +167,12 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   // Syslog listeners bind with the app and hand what they received to the batcher before it drains.
   const syslog = new SyslogListeners({ config, ingest: deps.ingest, teamId: deps.teamId, metrics, logger: deps.logger })
   app.decorate('syslog', syslog)
+  app.decorate('tails', tails)
   app.addHook('onReady', () => syslog.start())
+  // Live tails end before the server closes (they would hold its connections open).
+  app.addHook('preClose', async () => {
+    await tails.close()
+  })
   // Requests in flight finish before close resolves; their rows are in the batcher: flush them.
   app.addHook('onClose', async () => {
     await syslog.close()

@@ -75,6 +75,13 @@ export const ENGINE_MIGRATIONS: MigrationStatement[][] = [
        GROUP BY project_id, toStartOfMinute(timestamp), level, service, stream)`,
     `ALTER TABLE {db}.{log_storage} {on_cluster} MATERIALIZE PROJECTION p_volume`,
   ],
+  [
+    // Live tail (explore/tail.ts) reads the entries received after its cursor. received_at is
+    // not in the sort key, but parts are written in receipt order: a minmax index lets a tail's
+    // read skip every granule received before its cursor instead of scanning the project.
+    `ALTER TABLE {db}.{log_storage} {on_cluster} ADD INDEX IF NOT EXISTS idx_received_at received_at TYPE minmax GRANULARITY 1`,
+    `ALTER TABLE {db}.{log_storage} {on_cluster} MATERIALIZE INDEX idx_received_at`,
+  ],
 ]
 
 /**

@@ -3,13 +3,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { ContextInput, entryContext } from '../../explore/context.js'
 import { facetCounts, FacetsInput } from '../../explore/facets.js'
 import { messagePatterns, PatternsInput } from '../../explore/patterns.js'
+import { TailInput } from '../../explore/tail.js'
 import { getProject } from '../../logs/projects.js'
 import type { AppContext } from '../app.js'
 import { assertProjectAccess } from '../plugins/auth.js'
-import { ContextAnswer, errorResponses, FacetsAnswer, PatternsAnswer } from '../schemas/index.js'
+import { ContextAnswer, errorResponses, EventStream, FacetsAnswer, PatternsAnswer } from '../schemas/index.js'
 import { read } from '../route-config.js'
 
-/** Context, facets and patterns (API.md "Explore"): reads beside search, the project checked before any engine work. */
+/** Live tail, context, facets and patterns (API.md "Explore"): reads beside search, the project checked before any engine work. */
 export const exploreRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   app.addHook('onResponse', (request, reply, done) => {
@@ -35,5 +36,36 @@ export const exploreRoutes = async (fastify: FastifyInstance, deps: AppContext):
   app.get('/logs/patterns', { config: read, schema: { querystring: PatternsInput, response: { 200: PatternsAnswer, ...errorResponses } } }, async (request) => {
     project(request, request.query.project_id)
     return { data: await messagePatterns(deps.engine, request.query, deps.clock()), request_id: request.id }
+  })
+
+  // Server-Sent Events: the hub (explore/tail.ts) writes the events; this only opens and closes the stream.
+  app.get('/logs/tail', { config: read, schema: { querystring: TailInput, response: { 200: EventStream, ...errorResponses } } }, async (request, reply) => {
+    project(request, request.query.project_id)
+    const { cursor, ...filters } = request.query
+    const lastEventId = request.headers['last-event-id']
+    const limit = deps.config.tail.max_buffered_kb * 1024
+    const res = reply.raw
+    const tail = deps.tails.open(filters, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : cursor, {
+      // Refused only once the consumer left more than the limit unread: one event may exceed it
+      // (an entry holds up to 256 KiB of message), the buffer never grows past limit + one event.
+      write: (text) => {
+        if (res.writableLength > limit) return false
+        res.write(text)
+        return true
+      },
+      full: () => res.writableLength > limit,
+      end: (last) => res.end(last),
+    })
+    // The response's close: the client went away (or the stream ended); the request's own close comes once it is read.
+    res.on('close', () => tail.close())
+    reply.hijack()
+    res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    })
+    // How long an EventSource waits before reconnecting (it sends Last-Event-ID then).
+    res.write('retry: 1000\n\n')
   })
 }

@@ -395,3 +395,9 @@ export const RedactionTestResult = z
     hashes: z.record(z.string(), z.string()).meta({ description: 'Each of hash_values → the text hash writes for it, [hash:<12 hex>]' }),
   })
   .meta({ id: 'RedactionTestResult' })
+
+export const EventStream = z.custom<never>().meta({
+  type: 'string',
+  description: 'Server-Sent Events: `entry` (id: the cursor, data: a log entry), `heartbeat`, `overflow`',
+  'x-media-types': ['text/event-stream'],
+})
