@@ -20,8 +20,8 @@ const TIME_WIDTH = 23
 const LEVEL_WIDTH = 5
 const SERVICE_WIDTH = 16
 const GAP = '  '
-/** Never cut a message to less than this, however narrow the terminal. */
-const MIN_MESSAGE = 20
+/** Never cut a message to less than this: on a terminal narrower than 60 columns the line wraps. */
+const MIN_MESSAGE = 10
 
 const LEVEL_COLORS: Record<string, string> = {
   debug: '90', // grey
