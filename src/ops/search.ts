@@ -77,7 +77,7 @@ export const runSearch = async (ctx: OpsContext, request: SearchRequest, onPage:
     server: (runtime) =>
       follow(async (cursor) => {
         const answer = await callServerAnswer(runtime, 'GET', `/logs/search?${queryString({ ...input, cursor })}`, SearchPageAnswer)
-        return { entries: answer.data as LogEntry[], has_more: answer.has_more, cursor: answer.cursor }
+        return { entries: answer.data, has_more: answer.has_more, cursor: answer.cursor }
       }),
     direct: (engine) => follow((cursor) => searchLogs(engine, { ...input, cursor }, now)),
   })

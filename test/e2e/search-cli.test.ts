@@ -186,6 +186,14 @@ const sharedChecks = () => {
 describe('directly on the engine (no serve)', () => {
   sharedChecks()
 
+  it('ends quietly when the reader goes away (| head)', async () => {
+    const command = `set -o pipefail; node '${BIN}' search --project 'Search Test' --all --limit 10 | head -n 2`
+    const res = await execa('bash', ['-c', command], { env, reject: false, stdin: 'ignore', timeout: 60_000 })
+    expect(res.exitCode, res.stderr).toBe(0)
+    expect(ndjson(res.stdout).map((e) => e.metadata.n)).toEqual([TOTAL - 1, TOTAL - 2])
+    expect(res.stderr).toBe('')
+  })
+
   it.skipIf(!hasScript)('says on a terminal that it read the engine itself', async () => {
     const { lines } = await onTerminal(['--project', 'Search Test', '--limit', '2'], 120, { NO_COLOR: '1' })
     expect(lines).toContain('2 entries (via direct)')
