@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { KrafterCommand } from '../src/cli/base.js'
+import { filtersOf, searchFilterFlags } from '../src/cli/search-flags.js'
 import { UserError } from '../src/errors.js'
 import { runExport, STDOUT, type ExportResult } from '../src/ops/export.js'
 
@@ -18,15 +19,7 @@ export default class Export extends KrafterCommand {
   ]
 
   static override flags = {
-    project: Flags.string({ char: 'p', description: 'Project id or exact name', required: true }),
-    q: Flags.string({ description: 'Query in the q language (docs/api.md), e.g. \'timeout service:api\'' }),
-    from: Flags.string({ description: 'Start (inclusive): ISO 8601 time or epoch milliseconds [default: 24 h before --to]' }),
-    to: Flags.string({ description: 'End (exclusive): ISO 8601 time or epoch milliseconds [default: now]' }),
-    level: Flags.string({ description: 'Comma list of levels: debug, info, warn, error, fatal' }),
-    service: Flags.string({ description: 'Exact service' }),
-    stream: Flags.string({ description: 'Exact stream' }),
-    'trace-id': Flags.string({ description: 'Exact trace id' }),
-    'span-id': Flags.string({ description: 'Exact span id' }),
+    ...searchFilterFlags,
     format: Flags.string({ description: 'csv or json [default: csv]' }),
     limit: Flags.string({ description: 'At most this many entries, 1-10000 [default: 10000]' }),
     order: Flags.string({ description: 'desc (newest first) or asc [default: desc]' }),
@@ -46,14 +39,7 @@ export default class Export extends KrafterCommand {
       runExport(ctx, {
         project: flags.project,
         filters: {
-          q: flags.q,
-          from: flags.from,
-          to: flags.to,
-          level: flags.level,
-          service: flags.service,
-          stream: flags.stream,
-          trace_id: flags['trace-id'],
-          span_id: flags['span-id'],
+          ...filtersOf(flags),
           format: flags.format,
           limit: flags.limit,
           order: flags.order,

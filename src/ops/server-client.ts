@@ -91,3 +91,22 @@ export const callServer = async <T>(
   if (!parsed.success) throw unreadable(runtime, what, problemOf(parsed.error))
   return parsed.data
 }
+
+/**
+ * A JSON call whose whole answer must match `answer`: for the paged reads (GET /logs/search),
+ * whose `has_more` and `cursor` sit beside `data`.
+ */
+export const callServerAnswer = async <T>(runtime: RuntimeInfo, method: string, path: string, answer: z.ZodType<T>): Promise<T> => {
+  const what = `${method} ${path.split('?')[0]}`
+  const response = await requestServer(runtime, method, path)
+  const parsed = answer.safeParse(await response.json().catch(() => undefined))
+  if (!parsed.success) throw unreadable(runtime, what, problemOf(parsed.error))
+  return parsed.data
+}
+
+/** A query string of the defined values (the CLI's validated input as an API query). */
+export const queryString = (input: Record<string, string | number | undefined>): URLSearchParams => {
+  const qs = new URLSearchParams()
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) qs.set(key, String(value))
+  return qs
+}
