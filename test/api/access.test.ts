@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RouteEntry } from '../../src/api/plugins/auth.js'
 import { insertEvent } from '../../src/meta/alerts.js'
+import { injectAny } from '../helpers/inject.js'
 import { SCOPES, type Scope } from '../../src/meta/keys.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const api = (method: Method, url: string, payload?: unknown, headers: Record<string, string> = bearer(t.teamKey)) =>
-  t.app.inject({ method, url: `/api/v1${url}`, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
+  injectAny(t.app, { method, url: `/api/v1${url}`, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
 
 const expectError = (res: { statusCode: number; json: () => any; headers: Record<string, unknown> }, status: number, code: string, what: string) => {
   expect(res.statusCode, `${what}: ${JSON.stringify(res.json())}`).toBe(status)
@@ -81,6 +82,10 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'POST /api/v1/logs/search': { url: '/logs/search', body: { project_id: projectA.id }, projectScoped: true },
   'GET /api/v1/logs/stats': { url: `/logs/stats?project_id=${projectA.id}`, projectScoped: true },
   'GET /api/v1/logs/export': { url: `/logs/export?project_id=${projectA.id}`, projectScoped: true },
+  'GET /api/v1/logs/tail': { url: `/logs/tail?project_id=${projectA.id}`, projectScoped: true },
+  'GET /api/v1/logs/context': { url: `/logs/context?project_id=${projectA.id}&id=x`, projectScoped: true },
+  'GET /api/v1/logs/facets': { url: `/logs/facets?project_id=${projectA.id}`, projectScoped: true },
+  'GET /api/v1/logs/patterns': { url: `/logs/patterns?project_id=${projectA.id}`, projectScoped: true },
   'GET /api/v1/logs/alerts': { url: `/logs/alerts?project_id=${projectA.id}`, projectScoped: true },
   'POST /api/v1/logs/alerts': {
     url: '/logs/alerts',

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RouteAuth } from '../../src/api/plugins/auth.js'
 import { logTable } from '../../src/engine/schema.js'
 import { insertEvent } from '../../src/meta/alerts.js'
+import { injectAny } from '../helpers/inject.js'
 import { SCOPES, type Scope } from '../../src/meta/keys.js'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 import { startSmtpServer } from '../helpers/receivers.js'
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 const inject = (method: Method, url: string, headers: Record<string, string>, body?: unknown, remoteAddress?: string) =>
-  t.app.inject({ method, url, headers, ...(remoteAddress ? { remoteAddress } : {}), ...(body === undefined ? {} : { payload: body as object }) })
+  injectAny(t.app, { method, url, headers, ...(remoteAddress ? { remoteAddress } : {}), ...(body === undefined ? {} : { payload: body as object }) })
 const asAdmin = async (method: Method, url: string, body?: unknown) => {
   const res = await inject(method, `/api/v1${url}`, bearer(t.teamKey), body)
   expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 300)}`).toBeLessThan(300)
@@ -53,6 +54,17 @@ const newRule = async (projectId: string): Promise<string> =>
   ).id
 const newRedactionRule = async (projectId: string | null): Promise<string> =>
   (await asAdmin('POST', '/redaction/rules', { ...(projectId ? { project_id: projectId } : {}), name: `r-${unique()}`, pattern: 'order-[0-9]+' })).id
+let entryA: string | undefined
+/** An entry of the project (ingested once), for the context route. */
+const entryOf = async (p: { id: string; ingest_token: string }): Promise<string> => {
+  if (entryA) return entryA
+  const at = new Date(t.clock.now().getTime() - 1000).toISOString()
+  const res = await inject('POST', '/api/v1/logs/ingest', bearer(p.ingest_token), { message: 'context anchor', timestamp: at })
+  expect(res.statusCode, res.body).toBe(202)
+  const [row] = await t.rows<{ id: string }>(`SELECT id FROM krafter.log_entries WHERE project_id = {p:UUID} AND message = 'context anchor'`, { p: p.id })
+  entryA = row!.id
+  return entryA
+}
 const newEvent = (ruleId: string) => insertEvent(t.meta, { rule_id: ruleId, value: 1, threshold: 1, matched: 1, total: 1, window_minutes: 5 }, t.clock.now()).id
 
 /**
@@ -166,6 +178,10 @@ const routes = (): Record<string, RouteSpec> => ({
   'POST /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: '/api/v1/logs/search', body: { project_id: projectA.id } })) },
   'GET /api/v1/logs/stats': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/stats?project_id=${projectA.id}` })) },
   'GET /api/v1/logs/export': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/export?project_id=${projectA.id}` })) },
+  'GET /api/v1/logs/tail': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/tail?project_id=${projectA.id}` })) },
+  'GET /api/v1/logs/context': { auth: team('logs:read'), samples: one('project', 200, async () => ({ url: `/api/v1/logs/context?project_id=${projectA.id}&id=${await entryOf(projectA)}` })) },
+  'GET /api/v1/logs/facets': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/facets?project_id=${projectA.id}&fields=level,service,metadata.n` })) },
+  'GET /api/v1/logs/patterns': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/patterns?project_id=${projectA.id}` })) },
 
   'GET /api/v1/logs/alerts': {
     auth: team('logs:read'),
