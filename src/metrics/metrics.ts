@@ -28,7 +28,7 @@ export class Metrics {
     new Histogram('krafter_engine_insert_duration_seconds', 'Engine INSERT latency.', LATENCY_BUCKETS),
   )
   readonly searchSeconds = this.registry.register(
-    new Histogram('krafter_search_duration_seconds', 'Read API latency by endpoint (search, stats, export).', LATENCY_BUCKETS),
+    new Histogram('krafter_search_duration_seconds', 'Read latency by endpoint (search, stats, export, context, facets, patterns).', LATENCY_BUCKETS),
   )
   readonly alertEvaluations = this.registry.register(
     new Counter('krafter_alert_evaluations_total', 'Alert rule evaluations by outcome.'),
