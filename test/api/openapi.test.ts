@@ -94,6 +94,9 @@ const EXAMPLE_ENDPOINTS: Record<string, string> = {
   Search: 'GET /logs/search',
   'The q language': 'GET /logs/search',
   'Volume stats': 'GET /logs/stats',
+  Context: 'GET /logs/context',
+  Facets: 'GET /logs/facets',
+  Patterns: 'GET /logs/patterns',
 }
 
 interface Example {
