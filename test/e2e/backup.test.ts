@@ -2,6 +2,7 @@ import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } fro
 import path from 'node:path'
 import type { ResultPromise } from 'execa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ENGINE_MIGRATIONS } from '../../src/engine/schema.js'
 import { tempDir } from '../helpers/app.js'
 import { startServe, cliFor, json, apiFor, stopServe } from '../helpers/cli.js'
 
@@ -137,7 +138,7 @@ describe('operations while serve runs', () => {
       format: 1,
       product: 'krafter-logs',
       meta_schema_version: expect.any(Number),
-      engine: { mode: 'embedded', schema_version: 2, database: 'krafter' },
+      engine: { mode: 'embedded', schema_version: ENGINE_MIGRATIONS.length, database: 'krafter' },
       counts: { projects: 2, api_keys: 1, alert_rules: 1, entries: 1125, teams: 1 },
     })
     expect(out.manifest.entries_by_project).toEqual({ [projects[0]!.id]: 450, [projects[1]!.id]: 675 })

@@ -2,7 +2,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { openExternalEngine } from '../../src/engine/external.js'
-import { migrateEngine, renderBootstrap, renderMigrations } from '../../src/engine/schema.js'
+import { ENGINE_MIGRATIONS, migrateEngine, renderBootstrap, renderMigrations } from '../../src/engine/schema.js'
 import { UserError } from '../../src/errors.js'
 
 /*
@@ -113,13 +113,13 @@ describe('openExternalEngine', () => {
     const engine = await open('logs')
     expect(engine.cluster).toBe('logs')
     received = []
-    expect(await migrateEngine(engine)).toBe(2)
+    expect(await migrateEngine(engine)).toBe(ENGINE_MIGRATIONS.length)
     await engine.close()
 
     const commands = received.map((r) => r.sql).filter((sql) => /^(CREATE|ALTER)/.test(sql))
     expect(commands).toEqual([...renderBootstrap(engine), ...renderMigrations(engine).flat()])
     const inserts = received.filter((r) => r.sql.startsWith('INSERT INTO krafter.schema_migrations'))
-    expect(inserts).toHaveLength(2)
+    expect(inserts).toHaveLength(ENGINE_MIGRATIONS.length)
     for (const r of received) expect(r.params.get('distributed_foreground_insert')).toBe('1')
   })
 })
