@@ -21,11 +21,16 @@ export class SseParser {
   private type = ''
   private data: string[] = []
   private idBuffer = ''
+  private lastId = ''
   private retryMs: number | undefined
 
-  /** The last event id the stream set, kept across events (what Last-Event-ID resumes from). */
+  /**
+   * The last event id as of the last complete event (what Last-Event-ID resumes from), kept
+   * across events and streams. As the standard has it, a block ending in its blank line sets it
+   * also when it has no data (an `id:` alone), and an `id:` of a block not yet complete does not.
+   */
   get lastEventId(): string {
-    return this.idBuffer
+    return this.lastId
   }
 
   /** The reconnection time the stream asked for (`retry:`), undefined when it did not. */
@@ -71,6 +76,7 @@ export class SseParser {
    * event id and retry stay.
    */
   end(): void {
+    this.idBuffer = this.lastId
     this.buffer = ''
     this.afterCr = false
     this.started = false
@@ -106,11 +112,12 @@ export class SseParser {
 
   private dispatch(): SseEvent | undefined {
     const { type, data } = this
+    this.lastId = this.idBuffer
     this.type = ''
     this.data = []
     // An event without data is not dispatched (an `id:` alone still moves the last event id).
     const joined = data.join('\n')
     if (joined === '') return undefined
-    return { type: type === '' ? 'message' : type, data: joined, lastEventId: this.idBuffer }
+    return { type: type === '' ? 'message' : type, data: joined, lastEventId: this.lastId }
   }
 }

@@ -73,8 +73,12 @@ describe('SseParser', () => {
     const parser = new SseParser()
     expect(parser.push('id: 7\n\n')).toEqual([])
     expect(parser.lastEventId).toBe('7')
+    expect(parser.push('id: 8\n')).toEqual([])
+    expect(parser.lastEventId).toBe('7')
+    expect(parser.push('\n')).toEqual([])
+    expect(parser.lastEventId).toBe('8')
     expect(parser.push('data\n\n')).toEqual([]) // one empty data line: empty data, not dispatched
-    expect(parser.push('id: bad\u0000id\ndata: x\n\n')).toEqual([{ type: 'message', data: 'x', lastEventId: '7' }])
+    expect(parser.push('id: bad\u0000id\ndata: x\n\n')).toEqual([{ type: 'message', data: 'x', lastEventId: '8' }])
     expect(parser.push('id\ndata: y\n\n')).toEqual([{ type: 'message', data: 'y', lastEventId: '' }])
   })
 
@@ -83,12 +87,22 @@ describe('SseParser', () => {
     expect(parse('\uFEFF', 'data: a\n\n')).toEqual([{ type: 'message', data: 'a', lastEventId: '' }])
   })
 
-  it('end() drops an unfinished event and starts a new stream, keeping the last event id', () => {
+  it('end() drops an unfinished event, its id included, and starts a new stream keeping the last event id', () => {
     const parser = new SseParser()
     expect(parser.push('id: c1\ndata: done\n\nid: c2\ndata: cut sho')).toEqual([{ type: 'message', data: 'done', lastEventId: 'c1' }])
+    // The id of an event not yet complete is not the last event id: resuming from it would skip that event.
+    expect(parser.lastEventId).toBe('c1')
     parser.end()
-    // The unfinished event's id line was read: the standard moves the last event id at the line.
-    expect(parser.lastEventId).toBe('c2')
-    expect(parser.push('data: next\n\n')).toEqual([{ type: 'message', data: 'next', lastEventId: 'c2' }])
+    expect(parser.lastEventId).toBe('c1')
+    expect(parser.push('data: next\n\n')).toEqual([{ type: 'message', data: 'next', lastEventId: 'c1' }])
+  })
+
+  it('an id alone in a complete block sets the last event id (how serve says where a tail starts)', () => {
+    const parser = new SseParser()
+    expect(parser.push('retry: 1000\nid: start\n')).toEqual([])
+    expect(parser.lastEventId).toBe('')
+    expect(parser.push('\n')).toEqual([])
+    expect(parser.lastEventId).toBe('start')
+    expect(parser.push('event: heartbeat\ndata: {}\n\n')).toEqual([{ type: 'heartbeat', data: '{}', lastEventId: 'start' }])
   })
 })
