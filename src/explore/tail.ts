@@ -119,8 +119,10 @@ export class TailHub {
   /**
    * Opens a tail; throws a 400 for filters search would refuse, 429 when `tail.max_subscribers`
    * are open. Without a cursor it starts at the watermark: entries stored from now on.
+   * `cursor` is where it starts, for the stream's opening `id:`: a client that loses the stream
+   * before any entry came resumes from there, missing nothing stored in between.
    */
-  open(filters: Filters, cursor: string | undefined, sink: TailSink): { close: () => void } {
+  open(filters: Filters, cursor: string | undefined, sink: TailSink): { close: () => void; cursor: string } {
     if (this.closed) throw new AppError('engine_unavailable', 'serve is stopping; reconnect to another instance or retry', { headers: { 'retry-after': '1' } })
     // Compiled once here so a malformed q is a 400 before the stream starts.
     compileFilters(filters, this.deps.clock(), this.timeRange(filters))
@@ -138,7 +140,7 @@ export class TailHub {
     this.count++
     this.deps.metrics?.tailSubscribers.set(this.count)
     this.timer ??= setInterval(() => this.poll(), this.deps.config.tail.poll_ms)
-    return { close: () => this.drop(tail) }
+    return { close: () => this.drop(tail), cursor: encodeCursor(start) }
   }
 
   private drop(tail: Tail): void {

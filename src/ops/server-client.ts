@@ -41,12 +41,13 @@ const problemOf = (error: z.ZodError): string =>
 /**
  * A request to the running serve's API as the local admin. A 2xx response comes back unread
  * (a caller may stream it); any other answer becomes the AppError of its error envelope.
+ * `signal` replaces the timeout: a stream read for as long as the caller wants (live tail).
  */
 export const requestServer = async (
   runtime: RuntimeInfo,
   method: string,
   path: string,
-  options: { body?: unknown; timeoutMs?: number } = {},
+  options: { body?: unknown; timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> } = {},
 ): Promise<Response> => {
   const what = `${method} ${path.split('?')[0]}`
   let response: Response
@@ -56,9 +57,10 @@ export const requestServer = async (
       headers: {
         authorization: `Bearer ${runtime.admin_token}`,
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
+      signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 120_000),
     })
   } catch (err) {
     throw new AppError('engine_unavailable', `Could not reach the running server at ${runtime.url}: ${errorMessage(err)}`)

@@ -22,6 +22,7 @@ const COMMANDS: { command: string; missing?: string[]; bad: string[] }[] = [
   { command: 'serve', bad: ['--port', '70000'] },
   { command: 'status', bad: ['--data-dir'] },
   { command: 'systemd', bad: ['--write'] },
+  { command: 'tail', missing: [], bad: ['--project', 'x', '--level'] },
   { command: 'alert create', bad: ['--threshold', 'many'] },
   { command: 'alert delete', missing: [], bad: [RULE, '--data-dir'] },
   { command: 'alert disable', missing: [], bad: [RULE, '--data-dir'] },

@@ -65,7 +65,8 @@ export const exploreRoutes = async (fastify: FastifyInstance, deps: AppContext):
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
     })
-    // How long an EventSource waits before reconnecting (it sends Last-Event-ID then).
-    res.write('retry: 1000\n\n')
+    // How long an EventSource waits before reconnecting, and where it resumes (Last-Event-ID) if
+    // the stream drops before the first entry: an id without data moves the last event id only.
+    res.write(`retry: 1000\nid: ${tail.cursor}\n\n`)
   })
 }
