@@ -1,4 +1,4 @@
-import { SseParser } from '../cli/sse.js'
+import { SseParser } from './sse.js'
 import { AppError, errorMessage, UserError } from '../errors.js'
 import { TailInput } from '../explore/tail.js'
 import { compileFilters, type LogEntry } from '../logs/search.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SseParser, type SseEvent } from '../../src/cli/sse.js'
+import { SseParser, type SseEvent } from '../../src/ops/sse.js'
 
 /** The events of a stream fed as the given chunks, one parser. */
 const parse = (...chunks: string[]): SseEvent[] => {
