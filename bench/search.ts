@@ -5,6 +5,9 @@
  * typical queries through the HTTP API of the real server (p50/p95 over BENCH_RUNS, default
  * 25) and, in the same run, the same SQL directly on the engine. Also prints stored bytes vs
  * the raw NDJSON bytes of the same entries.
+ * Then the explore endpoints (search-explore.ts): facets, patterns, context and live tail
+ * latency while ingesting. BENCH_EXPLORE=off skips them; BENCH_ONLY=explore runs only them
+ * (no query table).
  */
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -20,11 +23,15 @@ import { planInit } from '../src/ops/init.js'
 import { buildSearchSql, buildStatsSql, SearchInput, StatsInput } from '../src/logs/search.js'
 import { generateEntries } from './search-data.js'
 import { waitForServeUrl } from './http.js'
+import { runExplore } from './search-explore.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 10_000_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 25)
 const BIN = path.resolve('bin/run.js')
 const fmt = (n: number) => n.toLocaleString('en-US')
+const ONLY_EXPLORE = process.env.BENCH_ONLY === 'explore'
+const EXPLORE = ONLY_EXPLORE || process.env.BENCH_EXPLORE !== 'off'
+if (process.env.BENCH_ONLY !== undefined && !ONLY_EXPLORE) throw new Error('BENCH_ONLY: only "explore" is known')
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'krafter-bench-search-'))
 const { steps, state } = planInit({ dataDir: home, port: 0 })
@@ -32,9 +39,10 @@ for (const step of steps) await step.run(state)
 const teamKey = state.result.team_api_key!
 const meta = openMeta(dataPaths(home).meta)
 const team = getDefaultTeam(meta)!
-const mk = (name: string) => insertProject(meta, team.id, { name, retention_days: 7, daily_limit_mb: 10_000_000 }, new Date()).project.id
-const target = mk('bench-target')
-const noise = [mk('bench-noise-1'), mk('bench-noise-2')]
+const mk = (name: string) => insertProject(meta, team.id, { name, retention_days: 7, daily_limit_mb: 10_000_000 }, new Date())
+const { project: targetProject, ingestToken: targetIngestToken } = mk('bench-target')
+const target = targetProject.id
+const noise = [mk('bench-noise-1').project.id, mk('bench-noise-2').project.id]
 meta.close()
 
 const config = parseConfig({}, 'bench', {})
@@ -89,31 +97,33 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
 }
 
-// Through the HTTP API of the real server.
-const server = execa('node', [BIN, 'serve'], { env: { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }, reject: false, stdout: 'ignore', stderr: 'inherit' })
-const url = await waitForServeUrl(home)
 const http: Record<string, { p50: number; p95: number; rows: number }> = {}
-for (const c of CASES) {
-  const qs = new URLSearchParams({ ...base, ...c.params })
-  const times: number[] = []
-  let rows = 0
-  for (let i = 0; i < RUNS + 2; i++) {
-    const t0 = performance.now()
-    const res = await fetch(`${url}/api/v1/logs/${c.path}?${qs}`, { headers: { authorization: `Bearer ${teamKey}` } })
-    const body = await res.text()
-    const ms = performance.now() - t0
-    if (res.status !== 200) throw new Error(`${c.name}: HTTP ${res.status} ${body.slice(0, 300)}`)
-    if (i >= 2) times.push(ms)
-    rows = c.path === 'export' ? Number(res.headers.get('x-export-count')) : c.path === 'search' ? JSON.parse(body).data.length : JSON.parse(body).data.buckets.length
-  }
-  http[c.name] = { p50: percentile(times, 50), p95: percentile(times, 95), rows }
+const direct: Record<string, { p50: number; p95: number }> = {}
+const indexEffect: string[] = []
+if (!ONLY_EXPLORE) {
+  // Through the HTTP API of the real server.
+  const server = execa('node', [BIN, 'serve'], { env: { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }, reject: false, stdout: 'ignore', stderr: 'inherit' })
+  const url = await waitForServeUrl(home)
+  for (const c of CASES) {
+    const qs = new URLSearchParams({ ...base, ...c.params })
+    const times: number[] = []
+    let rows = 0
+    for (let i = 0; i < RUNS + 2; i++) {
+      const t0 = performance.now()
+      const res = await fetch(`${url}/api/v1/logs/${c.path}?${qs}`, { headers: { authorization: `Bearer ${teamKey}` } })
+      const body = await res.text()
+      const ms = performance.now() - t0
+      if (res.status !== 200) throw new Error(`${c.name}: HTTP ${res.status} ${body.slice(0, 300)}`)
+      if (i >= 2) times.push(ms)
+      rows = c.path === 'export' ? Number(res.headers.get('x-export-count')) : c.path === 'search' ? JSON.parse(body).data.length : JSON.parse(body).data.buckets.length
+    }
+    http[c.name] = { p50: percentile(times, 50), p95: percentile(times, 95), rows }
 }
 server.kill('SIGTERM')
 await server
 
 // The same SQL directly on the engine, in this process.
 engine = await openEngine(config, dataPaths(home))
-const direct: Record<string, { p50: number; p95: number }> = {}
 const now = new Date(toMs)
 for (const c of CASES) {
   const built =
@@ -138,7 +148,6 @@ for (const c of CASES) {
 }
 
 // What the skip indexes buy: the same queries with use_skip_indexes = 0 (rows read and time).
-const indexEffect: string[] = []
 for (const c of CASES.filter((x) => ['rare word (q=kraken)', 'phrase (q="connection reset")', 'trace_id lookup', 'common word (q=completed)'].includes(x.name))) {
   const built = buildSearchSql(engine, SearchInput.parse({ ...base, ...c.params }), now)
   const measure = async (useIndexes: 0 | 1) => {
@@ -162,18 +171,26 @@ for (const c of CASES.filter((x) => ['rare word (q=kraken)', 'phrase (q="connect
   indexEffect.push(`| ${c.name} | ${fmt(on.rows)} | ${on.ms.toFixed(1)} | ${fmt(off.rows)} | ${off.ms.toFixed(1)} |`)
 }
 await engine.close()
+}
+
+const explore = EXPLORE
+  ? await runExplore({ home, bin: BIN, config, teamKey, project: target, ingestToken: targetIngestToken, runs: RUNS, totalEntries: N })
+  : []
 rmSync(home, { recursive: true, force: true })
 
-console.log('')
-console.log(`| query (${fmt(N)} entries in the project, +${fmt(N / 5)} in others; ${RUNS} runs) | rows | HTTP p50 ms | HTTP p95 ms | engine p50 ms | engine p95 ms | p95 HTTP/engine | target |`)
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
-for (const c of CASES) {
-  const h = http[c.name]!
-  const d = direct[c.name]!
-  const target = c.path === 'export' ? '≤ 1000 ms' : '≤ 150 ms and ≤ 2×'
-  console.log(`| ${c.name} | ${fmt(h.rows)} | ${h.p50.toFixed(1)} | ${h.p95.toFixed(1)} | ${d.p50.toFixed(1)} | ${d.p95.toFixed(1)} | ${(h.p95 / d.p95).toFixed(2)} | ${target} |`)
+if (!ONLY_EXPLORE) {
+  console.log('')
+  console.log(`| query (${fmt(N)} entries in the project, +${fmt(N / 5)} in others; ${RUNS} runs) | rows | HTTP p50 ms | HTTP p95 ms | engine p50 ms | engine p95 ms | p95 HTTP/engine | target |`)
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
+  for (const c of CASES) {
+    const h = http[c.name]!
+    const d = direct[c.name]!
+    const target = c.path === 'export' ? '≤ 1000 ms' : '≤ 150 ms and ≤ 2×'
+    console.log(`| ${c.name} | ${fmt(h.rows)} | ${h.p50.toFixed(1)} | ${h.p95.toFixed(1)} | ${d.p50.toFixed(1)} | ${d.p95.toFixed(1)} | ${(h.p95 / d.p95).toFixed(2)} | ${target} |`)
 }
 console.log('\n| query | rows read, indexes on | ms | rows read, use_skip_indexes = 0 | ms |')
 console.log('| --- | --- | --- | --- | --- |')
 for (const line of indexEffect) console.log(line)
+}
+for (const line of explore) console.log(line)
 console.log(`\nstorage: ${(Number(size.stored) / 1024 / 1024).toFixed(1)} MiB on disk for ${fmt(Number(size.rows))} entries vs ${(Number(raw.raw) / 1024 / 1024).toFixed(1)} MiB of NDJSON: ${(Number(raw.raw) / Number(size.stored)).toFixed(1)}x smaller`)
