@@ -12,6 +12,7 @@ import { viaServerOrEngine, type Via } from './engine-access.js'
 import { StatsBucketsAnswer } from './answers.js'
 import { projectByRef } from './projects.js'
 import { callServer, requestServer } from './server-client.js'
+import type { FilterText } from './filter-text.js'
 
 /** `--out -`: the export goes to standard output. */
 export const STDOUT = '-'
@@ -20,19 +21,7 @@ export const STDOUT = '-'
 export interface ExportRequest {
   /** Project id or exact name. */
   project: string
-  filters: {
-    q?: string
-    from?: string
-    to?: string
-    level?: string
-    service?: string
-    stream?: string
-    trace_id?: string
-    span_id?: string
-    format?: string
-    limit?: string
-    order?: string
-  }
+  filters: FilterText & { format?: string; limit?: string; order?: string }
   /** A file path, `-` for stdout, or undefined for the API's download name in the cwd. */
   out?: string
   force: boolean

@@ -5,23 +5,13 @@ import type { OpsContext } from './context.js'
 import { viaServerOrEngine, type Via } from './engine-access.js'
 import { projectByRef } from './projects.js'
 import { callServerAnswer, queryString } from './server-client.js'
+import type { FilterText } from './filter-text.js'
 
 /** What the CLI passes: the filter flags as given (strings), validated here with SearchInput. */
 export interface SearchRequest {
   /** Project id or exact name. */
   project: string
-  filters: {
-    q?: string
-    from?: string
-    to?: string
-    level?: string
-    service?: string
-    stream?: string
-    trace_id?: string
-    span_id?: string
-    limit?: string
-    order?: string
-  }
+  filters: FilterText & { limit?: string; order?: string }
   /** Follow the cursors to the last page (`--all`); otherwise one page of `limit` entries. */
   all: boolean
 }

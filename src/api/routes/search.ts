@@ -1,26 +1,16 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
-import { getProject } from '../../logs/projects.js'
 import { exportChunks, exportEntries, exportFileName, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../../logs/search.js'
 import type { AppContext } from '../app.js'
-import { assertProjectAccess } from '../plugins/auth.js'
+import { readRouteHelpers } from './reads.js'
 import { errorResponses, ExportFile, SearchAnswer, StatsAnswer } from '../schemas/index.js'
 import { read } from '../route-config.js'
 
 /** Search, volume stats and export (API.md). The project is checked before any engine work. */
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  // Latency of every answered read (errors included) by endpoint, for /metrics.
-  app.addHook('onResponse', (request, reply, done) => {
-    const endpoint = request.routeOptions.url?.split('/').pop() ?? 'unknown'
-    deps.metrics.searchSeconds.observe(reply.elapsedTime / 1000, { endpoint })
-    done()
-  })
-  const project = (request: FastifyRequest, id: string) => {
-    const { teamId } = assertProjectAccess(request, id)
-    return getProject(deps, teamId, id)
-  }
+  const { project } = readRouteHelpers(app, deps)
 
   const search = async (request: FastifyRequest, input: SearchInput) => {
     project(request, input.project_id)
