@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core'
+import type { FilterText } from '../ops/filter-text.js'
 
 /**
  * The filters of GET /logs/search, /stats and /export as flags, shared by `search` and
@@ -18,16 +19,7 @@ export const searchFilterFlags = {
 }
 
 /** The filter flags as the API names them (trace_id, span_id); undefined when not given. */
-export const filtersOf = (flags: {
-  q?: string
-  from?: string
-  to?: string
-  level?: string
-  service?: string
-  stream?: string
-  'trace-id'?: string
-  'span-id'?: string
-}) => ({
+export const filtersOf = (flags: Omit<FilterText, 'trace_id' | 'span_id'> & { 'trace-id'?: string; 'span-id'?: string }): FilterText => ({
   q: flags.q,
   from: flags.from,
   to: flags.to,

@@ -1,30 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { bearer, createTestApp, ingestNdjson, type TestApp } from '../helpers/app.js'
+import type { LogEntry } from '../../src/logs/search.js'
 
 let t: TestApp
 const BASE = Date.parse('2026-11-27T10:00:00Z')
 const at = (minutes: number, seconds = 0) => new Date(BASE + minutes * 60_000 + seconds * 1000).toISOString()
 
-interface Entry {
-  id: string
-  timestamp: string
-  level: string
-  service: string
-  stream: string
-  message: string
-  metadata: Record<string, unknown>
-}
+/** An entry as the API answers it. */
+type Entry = LogEntry
 
-const ingest = async (token: string, entries: object[]) => {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/logs/ingest/batch',
-    headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
-    payload: entries.map((e) => JSON.stringify(e)).join('\n'),
-  })
-  expect(res.statusCode, res.body).toBe(202)
-  expect(res.json().data.rejected).toBe(0)
-}
+const ingest = (token: string, entries: object[]) => ingestNdjson(t, token, entries)
 
 const get = (path: string, params: Record<string, string | number>, token = t.teamKey) => {
   const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string]))

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { bearer, createTestApp, ingestNdjson, type TestApp } from '../helpers/app.js'
 
 let t: TestApp
 let a: { id: string; ingest_token: string; name: string }
@@ -7,16 +7,7 @@ let b: { id: string; ingest_token: string; name: string }
 const BASE = Date.parse('2026-11-27T10:00:00Z')
 const at = (minutes: number) => new Date(BASE + minutes * 60_000).toISOString()
 
-const ingest = async (token: string, entries: object[]) => {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/v1/logs/ingest/batch',
-    headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
-    payload: entries.map((e) => JSON.stringify(e)).join('\n'),
-  })
-  expect(res.statusCode, res.body).toBe(202)
-  expect(res.json().data.rejected).toBe(0)
-}
+const ingest = (token: string, entries: object[]) => ingestNdjson(t, token, entries)
 
 const FIXTURE = [
   { timestamp: at(1), level: 'info', service: 'api', stream: 'access', message: 'GET /v1/orders completed in 120ms', metadata: { http: { status: 200 }, user: { id: 42 } } },

@@ -141,3 +141,14 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** Posts entries as one NDJSON batch with an ingest token; every one must be accepted. */
+export const ingestNdjson = async (t: Pick<TestApp, 'app'>, token: string, entries: object[]): Promise<void> => {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/logs/ingest/batch',
+    headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
+    payload: entries.map((e) => JSON.stringify(e)).join('\n'),
+  })
+  if (res.statusCode !== 202 || res.json().data.rejected !== 0) throw new Error(`ingest: ${res.statusCode} ${res.body.slice(0, 300)}`)
+}
