@@ -15,12 +15,12 @@ import type { TestApp } from './app.js'
 export const SYSLOG_NG = '/usr/sbin/syslog-ng'
 
 /** Polls an async probe until it gives a value (not undefined), with a generous deadline. */
-export const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> => {
+export const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, ms = 30_000, state?: () => Promise<string>): Promise<T> => {
   const deadline = Date.now() + ms
   for (;;) {
     const value = await probe()
     if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${state ? ` (${await state()})` : ''}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }

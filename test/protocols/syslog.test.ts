@@ -60,6 +60,12 @@ const rowsOf = async (projectId: string, message: string): Promise<Row[]> => {
 const stored = (projectId: string, message: string): Promise<Row> =>
   eventually(async () => (await rowsOf(projectId, message))[0], `"${message}" in ${projectId}`)
 
+/** How many of these messages are stored in the project. */
+const storedCount = async (projectId: string, messages: string[]): Promise<number> => {
+  const [row] = await t.rows<{ n: string }>('SELECT count() AS n FROM krafter.log_entries WHERE project_id = {p:UUID} AND message IN {m:Array(String)}', { p: projectId, m: messages })
+  return Number(row!.n)
+}
+
 const anywhere = async (message: string): Promise<number> => {
   const [row] = await t.rows<{ n: string }>('SELECT count() AS n FROM krafter.log_entries WHERE message = {m:String}', { m: message })
   return Number(row!.n)
@@ -328,7 +334,11 @@ describe('when the engine cannot take messages', () => {
       await eventually(async () => (s.app.syslog.pending() === messages.length && insertRequests() > requestsBefore ? true : undefined), 'a refused insert')
       expect(await anywhere(messages[0]!)).toBe(0)
       up = true
-      for (const m of messages) await stored(main.id, m)
+      // One wait for all 50; if it times out, the error says what the listener made of them.
+      await eventually(async () => ((await storedCount(main.id, messages)) === messages.length ? true : undefined), 'all 50 held messages stored', 30_000, async () => {
+        const results = ['accepted', 'refused', 'malformed', 'dropped', 'failed'].map((r) => `${r}=${count(label, r)}`).join(' ')
+        return `${await storedCount(main.id, messages)} of 50 stored; ${results}; pending ${s.app.syslog.pending()}; retries ${s.metrics.syslogRetries.get({ listener: label })}`
+      })
       socket.destroy()
     } finally {
       delete t.engine.available
