@@ -2,9 +2,9 @@ import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { logTable as table } from '../engine/schema.js'
 import { validationError } from '../errors.js'
-import { metadataSubcolumn, type Params } from '../logs/query/compile.js'
+import { metadataSubcolumn } from '../logs/query/compile.js'
 import { METADATA_PATH } from '../logs/query/parse.js'
-import { compileFilters, FilterShape, selectRows } from '../logs/search.js'
+import { compileFilters, FilterShape, projectionFilters, selectRows, type Compiled } from '../logs/search.js'
 import { intParam } from './shared.js'
 
 export const FACET_COLUMNS = ['level', 'service', 'stream'] as const
@@ -47,47 +47,88 @@ export const parseFacetFields = (spec: string): string[] => {
 }
 
 /** A field's value as text: the column itself, or the metadata subcolumn (NULL where the entry lacks it). */
-const valueExpr = (field: string, params: Params): string => {
+const valueExpr = (field: string): string => {
   if (!field.startsWith('metadata.')) return `toString(${field})`
-  const path = field.slice('metadata.'.length)
+  const sub = metadataSubcolumn(field.slice('metadata.'.length))
   // toString of an absent subcolumn is '', which a value may be too: keep absent as NULL.
-  return `if(isNull(${metadataSubcolumn(path, params)}), NULL, toString(${metadataSubcolumn(path, params)}))`
+  return `if(isNull(${sub}), NULL, toString(${sub}))`
 }
 
 /**
- * Top values per field plus the total, in one statement that reads the entries once: GROUPING
- * SETS aggregates every field (and the empty set, the total) in the same pass, then LIMIT BY
- * keeps each field's top `limit`. Entries lacking a metadata path group under NULL, which is
- * sorted after every value and dropped. Measured over 1.8M entries (level, service, stream and
- * one metadata path): ~105 ms, against ~125 ms for a UNION ALL of one GROUP BY per field and
+ * Top values per field (and the total unless `withTotal` is false), in one statement that
+ * reads the entries once: GROUPING SETS aggregates every field (and the empty set, the total)
+ * in the same pass, then LIMIT BY keeps each field's top `limit`. Entries lacking a metadata
+ * path group under NULL, which is sorted after every value and dropped. Rows: g = the field's
+ * index (-1 the total), v, n. Measured over 1.8M entries (level, service, stream and one
+ * metadata path): ~105 ms, against ~125 ms for a UNION ALL of one GROUP BY per field and
  * ~245 ms for an arrayJoin of (field, value) pairs.
  */
-export const buildFacetsSql = (engine: Engine, input: FacetsInput, now: Date) => {
-  const fields = parseFacetFields(input.fields)
-  const compiled = compileFilters(input, now)
+const groupingSetsSql = (engine: Engine, fields: string[], compiled: Compiled, limit: number, withTotal: boolean): string => {
   const { params } = compiled
-  const columns = fields.map((f, i) => `${valueExpr(f, params)} AS c${i}`).join(', ')
+  const columns = fields.map((f, i) => `${valueExpr(f)} AS c${i}`).join(', ')
   const which = `multiIf(${fields.map((_, i) => `grouping(c${i}) = 0, ${i}`).join(', ')}, -1)`
   const value = `multiIf(${fields.map((_, i) => `g = ${i}, c${i}`).join(', ')}, NULL)`
-  const sql = `SELECT g, v, n FROM (
+  return `SELECT g, v, n FROM (
   SELECT ${which} AS g, ${value} AS v, count() AS n
   FROM (SELECT ${columns}\n  FROM ${table(engine)}\n  WHERE ${compiled.where})
-  GROUP BY GROUPING SETS (${fields.map((_, i) => `(c${i})`).join(', ')}, ())
+  GROUP BY GROUPING SETS (${fields.map((_, i) => `(c${i})`).join(', ')}${withTotal ? ', ()' : ''})
 )
 ORDER BY g, isNull(v), n DESC, v
-LIMIT ${params.bind('UInt32', input.limit + 1)} BY g`
-  return { fields, sql, params }
+LIMIT ${params.bind('UInt32', limit + 1)} BY g`
 }
 
+/** Counts per (level, service, stream): what the p_volume projection answers for the whole minutes, the entries for the edges. */
+const columnCountsSql = (engine: Engine, split: NonNullable<ReturnType<typeof projectionFilters>>): string => {
+  const part = (compiled: Compiled) => `SELECT level, service, stream, count() AS n\nFROM ${table(engine)}\nWHERE ${compiled.where}\nGROUP BY level, service, stream`
+  return split.edges ? `${part(split.whole)}\nUNION ALL\n${part(split.edges)}` : part(split.whole)
+}
+
+type FacetRow = { g: number | string; v: string | null; n: number | string }
+type ColumnRow = Record<(typeof FACET_COLUMNS)[number], string> & { n: number | string }
+
+/** Bytewise, as the engine orders strings. */
+const byCountThenValue = (a: FacetValue, b: FacetValue): number => b.count - a.count || Buffer.compare(Buffer.from(a.value), Buffer.from(b.value))
+
+/**
+ * The facets. Level, service, stream and the total come from the p_volume projection when the
+ * filters allow (as stats do: no `q`, trace or span id): a few thousand per-minute rows instead
+ * of every entry of the range. Metadata paths are read from the entries, only those subcolumns
+ * (measured at 10M entries over 24 h: one statement for all fields 1.1 s; the projection 31 ms
+ * plus one metadata path 270 ms), the two statements at once.
+ */
 export const facetCounts = async (engine: Engine, input: FacetsInput, now: Date): Promise<FacetsResult> => {
-  const { fields, sql, params } = buildFacetsSql(engine, input, now)
-  const { rows } = await selectRows<{ g: number; v: string | null; n: number | string }>(engine, sql, params, { measure: false })
+  const fields = parseFacetFields(input.fields)
   const result: FacetsResult = { total: 0, fields: Object.fromEntries(fields.map((f) => [f, []])) }
-  for (const row of rows) {
-    const g = Number(row.g)
-    if (g === -1) result.total = Number(row.n)
-    const list = result.fields[fields[g] ?? '']
-    if (list && row.v !== null && list.length < input.limit) list.push({ value: row.v, count: Number(row.n) })
+  const collect = (rows: FacetRow[], names: string[]) => {
+    for (const row of rows) {
+      const g = Number(row.g)
+      if (g === -1) result.total = Number(row.n)
+      const list = result.fields[names[g] ?? '']
+      if (list && row.v !== null && list.length < input.limit) list.push({ value: row.v, count: Number(row.n) })
+    }
   }
+  const split = projectionFilters(input, now)
+  if (!split) {
+    const compiled = compileFilters(input, now)
+    const { rows } = await selectRows<FacetRow>(engine, groupingSetsSql(engine, fields, compiled, input.limit, true), compiled.params, { measure: false })
+    collect(rows, fields)
+    return result
+  }
+  const paths = fields.filter((f) => f.startsWith('metadata.'))
+  const metadata = paths.length > 0 ? compileFilters(input, now) : undefined
+  const [columns, pathRows] = await Promise.all([
+    selectRows<ColumnRow>(engine, columnCountsSql(engine, split), split.whole.params, { measure: false }),
+    metadata ? selectRows<FacetRow>(engine, groupingSetsSql(engine, paths, metadata, input.limit, false), metadata.params, { measure: false }) : undefined,
+  ])
+  const counts = new Map<(typeof FACET_COLUMNS)[number], Map<string, number>>(FACET_COLUMNS.filter((c) => c in result.fields).map((c) => [c, new Map()]))
+  for (const row of columns.rows) {
+    const n = Number(row.n)
+    result.total += n
+    for (const [column, values] of counts) values.set(row[column], (values.get(row[column]) ?? 0) + n)
+  }
+  for (const [column, values] of counts) {
+    result.fields[column] = [...values].map(([value, count]) => ({ value, count })).sort(byCountThenValue).slice(0, input.limit)
+  }
+  if (pathRows) collect(pathRows.rows, paths)
   return result
 }

@@ -286,32 +286,38 @@ GROUP BY m, level`
  * partial minutes at both ends of the range are counted from the entries, and everything
  * else (q, trace_id, span_id, sub-minute buckets) reads the entries.
  */
-export const buildStatsSql = (engine: Engine, input: StatsInput, now: Date) => {
+/**
+ * The filters split for the p_volume projection (per minute, level, service, stream): the
+ * whole minutes of the range, which the projection answers, and the partial minutes at its
+ * edges (undefined when there are none), read from the entries; both bind into one Params, so
+ * one statement can UNION them. undefined when the projection cannot answer: a message query
+ * or a trace/span id (not in the projection), or a range without one whole minute.
+ */
+export const projectionFilters = (input: Filters, now: Date): { whole: Compiled; edges?: Compiled } | undefined => {
   const { fromUs, toUs } = resolveRange(input, now)
-  const interval = chooseInterval(input.interval, (toUs - fromUs) / 1e6)
   const firstWholeMinute = Math.ceil(fromUs / MINUTE_US) * MINUTE_US
   const lastWholeMinute = Math.floor(toUs / MINUTE_US) * MINUTE_US
-  const projectionFits =
-    interval % 60 === 0 && !input.q?.trim() && input.trace_id === undefined && input.span_id === undefined && firstWholeMinute < lastWholeMinute
-  if (!projectionFits) {
-    const compiled = compileFilters(input, now)
-    return { fromUs, toUs, interval, queries: [{ sql: minuteOrBucket(engine, compiled, interval), params: compiled.params }] }
-  }
+  if (input.q?.trim() || input.trace_id !== undefined || input.span_id !== undefined || firstWholeMinute >= lastWholeMinute) return undefined
   const whole = compileFilters(input, now, (params) =>
     `toStartOfMinute(timestamp) >= fromUnixTimestamp64Micro(${params.bind('Int64', firstWholeMinute)}, 'UTC') AND toStartOfMinute(timestamp) < fromUnixTimestamp64Micro(${params.bind('Int64', lastWholeMinute)}, 'UTC')`,
   )
-  let sql = minuteCounts(engine, whole, interval)
-  if (fromUs < firstWholeMinute || lastWholeMinute < toUs) {
-    // One statement: chDB's fixed cost per statement is worth saving here.
-    const edges = compileFilters(
-      input,
-      now,
-      (params, f, t) => `(${rawRange(params, f, firstWholeMinute)} OR ${rawRange(params, lastWholeMinute, t)})`,
-      whole.params,
-    )
-    sql += `\nUNION ALL\n${minuteCounts(engine, edges, interval)}`
+  if (fromUs >= firstWholeMinute && lastWholeMinute >= toUs) return { whole }
+  const edges = compileFilters(input, now, (params, f, t) => `(${rawRange(params, f, firstWholeMinute)} OR ${rawRange(params, lastWholeMinute, t)})`, whole.params)
+  return { whole, edges }
+}
+
+export const buildStatsSql = (engine: Engine, input: StatsInput, now: Date) => {
+  const { fromUs, toUs } = resolveRange(input, now)
+  const interval = chooseInterval(input.interval, (toUs - fromUs) / 1e6)
+  const split = interval % 60 === 0 ? projectionFilters(input, now) : undefined
+  if (!split) {
+    const compiled = compileFilters(input, now)
+    return { fromUs, toUs, interval, queries: [{ sql: minuteOrBucket(engine, compiled, interval), params: compiled.params }] }
   }
-  return { fromUs, toUs, interval, queries: [{ sql, params: whole.params }] }
+  let sql = minuteCounts(engine, split.whole, interval)
+  // One statement: chDB's fixed cost per statement is worth saving here.
+  if (split.edges) sql += `\nUNION ALL\n${minuteCounts(engine, split.edges, interval)}`
+  return { fromUs, toUs, interval, queries: [{ sql, params: split.whole.params }] }
 }
 
 /** Without the projection: counts per bucket read from the entries, in the same row shape. */

@@ -261,6 +261,19 @@ describe('GET /logs/facets', () => {
     expect(empty).toEqual({ total: 0, fields: { level: [], service: [], stream: [] } })
   })
 
+  it('counts the same from the per-minute projection once it is built, with and without column filters', async () => {
+    const api = data.filter((e) => e.service === 'api')
+    const before = [await facets({}), await facets({ service: 'api', fields: 'level,stream,metadata.http.status' })]
+    // Live parts get p_volume when they merge; build it now, as the merges would.
+    await t.engine.client.command({ query: 'ALTER TABLE krafter.log_entries MATERIALIZE PROJECTION p_volume', clickhouse_settings: { mutations_sync: '1' } })
+    const after = [await facets({}), await facets({ service: 'api', fields: 'level,stream,metadata.http.status' })]
+    expect(after).toEqual(before)
+    expect(after[0]!.fields.level).toEqual(topValues(data, (e) => e.level, 10))
+    expect(after[1]!.total).toBe(api.length)
+    expect(after[1]!.fields.level).toEqual(topValues(api, (e) => e.level, 10))
+    expect(after[1]!.fields['metadata.http.status']).toEqual(topValues(api, status, 10))
+  })
+
   it('refuses bad fields, metadata paths and limits naming the field', async () => {
     const base = { project_id: p.id }
     await expectBad('facets', { ...base, fields: 'level,colour' }, 'fields')

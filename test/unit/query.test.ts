@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.js'
-import { compileQuery, Params } from '../../src/logs/query/compile.js'
+import { compileQuery, metadataSubcolumn, Params } from '../../src/logs/query/compile.js'
 import { parseQuery, textTokens } from '../../src/logs/query/parse.js'
 
 const parseError = (q: string): AppError => {
@@ -113,12 +113,14 @@ describe('q parser', () => {
     expect(parseError(Array.from({ length: 70 }, (_, i) => `w${i}`).join(' ')).message).toMatch(/more than 64 terms/)
   })
 
-  it('compiles to SQL with bound parameters only', () => {
+  it('compiles to SQL with bound parameters only (a metadata path is a whitelisted identifier)', () => {
     const params = new Params()
     const sql = compileQuery(parseQuery('(level:error OR level:fatal) -"health check" metadata.http.status:>=500 timeo*'), params)
     expect(sql).toBe(
-      "((level = {p0:String} OR level = {p1:String}) AND NOT (hasAllTokens(lower(message), {p2:Array(String)}) AND positionCaseInsensitiveUTF8(message, {p3:String}) > 0) AND ifNull(toFloat64OrNull(toString(getSubcolumn(metadata, {p4:String}))) >= {p5:Float64}, 0) AND (lower(message) LIKE {p6:String} AND match(lower(message), {p7:String})))",
+      "((level = {p0:String} OR level = {p1:String}) AND NOT (hasAllTokens(lower(message), {p2:Array(String)}) AND positionCaseInsensitiveUTF8(message, {p3:String}) > 0) AND ifNull(toFloat64OrNull(toString(metadata.`http`.`status`)) >= {p4:Float64}, 0) AND (lower(message) LIKE {p5:String} AND match(lower(message), {p6:String})))",
     )
-    expect(params.values).toEqual({ p0: 'error', p1: 'fatal', p2: ['health', 'check'], p3: 'health check', p4: 'http.status', p5: 500, p6: '%timeo%', p7: '(^|[^a-z0-9])timeo' })
+    expect(() => metadataSubcolumn('a`.b')).toThrow(/not a metadata path/)
+    expect(() => metadataSubcolumn('a..b')).toThrow(/not a metadata path/)
+    expect(params.values).toEqual({ p0: 'error', p1: 'fatal', p2: ['health', 'check'], p3: 'health check', p4: 500, p5: '%timeo%', p6: '(^|[^a-z0-9])timeo' })
   })
 })

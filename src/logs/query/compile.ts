@@ -23,10 +23,18 @@ const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, (c) 
 const SQL_COMPARISON = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const
 
 /**
- * A metadata path's JSON subcolumn: the path is a bound String, never SQL text, so however it
- * is spelled it names a subcolumn and nothing else (callers still check it against METADATA_PATH).
+ * A metadata path's JSON subcolumn, `metadata.`a`.`b``: an identifier, so the engine reads
+ * that one path's subcolumn (getSubcolumn(metadata, {p}) with the path bound read the whole
+ * JSON column: measured 1.2 s against 0.27 s for one path over 10M entries). Identifiers are
+ * whitelisted, never user text: every segment must be A-Z a-z 0-9 _ - (METADATA_PATH, which
+ * callers check first), and a path that is not throws here, whatever the caller did.
  */
-export const metadataSubcolumn = (path: string, params: Params): string => `getSubcolumn(metadata, ${params.bind('String', path)})`
+export const metadataSubcolumn = (path: string): string => {
+  const segments = path.split('.')
+  if (!segments.every((s) => SEGMENT.test(s))) throw new Error(`metadataSubcolumn: "${path.slice(0, 60)}" is not a metadata path`)
+  return `metadata.${segments.map((s) => `\`${s}\``).join('.')}`
+}
+const SEGMENT = /^[A-Za-z0-9_-]+$/
 
 /** The message conditions lean on the text index of lower(message) (engine/schema.ts). */
 export const compileQuery = (node: QueryNode, params: Params): string => {
@@ -51,13 +59,13 @@ export const compileQuery = (node: QueryNode, params: Params): string => {
       if (node.op === 'prefix') return `startsWith(${node.field}, ${params.bind('String', node.value)})`
       return `${node.field} = ${params.bind('String', node.value)}`
     case 'meta': {
-      const sub = metadataSubcolumn(node.path, params)
+      const sub = metadataSubcolumn(node.path)
       if (node.op === 'exists') return `NOT isNull(${sub})`
       // An absent path is "not equal" (so -metadata.x:v keeps entries without x), not NULL.
       return `ifNull(toString(${sub}) = ${params.bind('String', node.value)}, 0)`
     }
     case 'metaCompare': {
-      const sub = metadataSubcolumn(node.path, params)
+      const sub = metadataSubcolumn(node.path)
       return `ifNull(toFloat64OrNull(toString(${sub})) ${SQL_COMPARISON[node.op]} ${params.bind('Float64', node.value)}, 0)`
     }
   }
