@@ -90,10 +90,14 @@ const ident = (name: string): string => {
   return `\`${name}\``
 }
 
+/**
+ * The stored columns a dump holds. Computed ones (MATERIALIZED, e.g. message_template) are left
+ * out: the engine refuses them on insert and computes them again when the dump is restored.
+ */
 const logColumns = async (engine: Engine): Promise<{ columns: string[]; structure: string }> => {
   const rs = await engineCall(() =>
     engine.client.query({
-      query: 'SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position',
+      query: "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') ORDER BY position",
       query_params: { db: engine.database, t: 'log_entries' },
       format: 'JSONEachRow',
     }),
