@@ -429,7 +429,7 @@ describe('fuzz corpus over every route', () => {
       ),
     )
 
-  const LEAK_MARKERS = ['fromUnixTimestamp64Micro', 'toUnixTimestamp64Micro', 'JSONEachRow', 'hasToken', 'getSubcolumn', 'ORDER BY', 'SELECT', 'INSERT INTO', 'WHERE', 'DB::Exception', 'SqliteError', 'SQLITE_', 'node_modules', 'audit_logs', 'api_keys', 'ingest_tokens', 'alert_rules', '{p0:', 'Code: ']
+  const LEAK_MARKERS = ['fromUnixTimestamp64Micro', 'toUnixTimestamp64Micro', 'JSONEachRow', 'hasToken', 'getSubcolumn', 'metadata.`', 'message_template', 'ORDER BY', 'SELECT', 'INSERT INTO', 'WHERE', 'DB::Exception', 'SqliteError', 'SQLITE_', 'node_modules', 'audit_logs', 'api_keys', 'ingest_tokens', 'alert_rules', '{p0:', 'Code: ']
   const STACK = /\n\s+at \S|\bat \S+ \(|\.(ts|js):\d+:\d+/
 
   it('answers ≥ 2,000 bad requests with no 5xx, always the envelope, never a stack, SQL or token', { timeout: 120_000 }, async () => {
