@@ -46,33 +46,40 @@ export const parseFacetFields = (spec: string): string[] => {
   return fields
 }
 
-/** A field's value as text: the column itself, or the metadata subcolumn (NULL where the entry lacks it). */
-const valueExpr = (field: string): string => {
-  if (!field.startsWith('metadata.')) return `toString(${field})`
+/**
+ * A field as the grouping key and the value each group reports. A column groups as text. A
+ * metadata path groups by a hash of its value and reports the value as text: hashing the
+ * subcolumn is cheaper than turning every entry's value into a string (one path over 24 h of
+ * 10M entries: 180 ms against 290 ms), and only one value per group is converted. The same
+ * text from values of different types (200 and "200") is merged by the outer GROUP BY; entries
+ * lacking the path report NULL, which is dropped.
+ */
+const fieldSql = (field: string, i: number): { select: string; key: string; value: string } => {
+  if (!field.startsWith('metadata.')) return { select: `toString(${field}) AS k${i}`, key: `k${i}`, value: `k${i}` }
   const sub = metadataSubcolumn(field.slice('metadata.'.length))
-  // toString of an absent subcolumn is '', which a value may be too: keep absent as NULL.
-  return `if(isNull(${sub}), NULL, toString(${sub}))`
+  return { select: `cityHash64(${sub}) AS k${i}, ${sub} AS r${i}`, key: `k${i}`, value: `if(isNull(any(r${i})), NULL, toString(any(r${i})))` }
 }
 
 /**
  * Top values per field (and the total unless `withTotal` is false), in one statement that
  * reads the entries once: GROUPING SETS aggregates every field (and the empty set, the total)
- * in the same pass, then LIMIT BY keeps each field's top `limit`. Entries lacking a metadata
- * path group under NULL, which is sorted after every value and dropped. Rows: g = the field's
- * index (-1 the total), v, n. Measured over 1.8M entries (level, service, stream and one
- * metadata path): ~105 ms, against ~125 ms for a UNION ALL of one GROUP BY per field and
- * ~245 ms for an arrayJoin of (field, value) pairs.
+ * in the same pass, then LIMIT BY keeps each field's top `limit`. NULL (a metadata path the
+ * entry lacks) is sorted after every value and dropped. Rows: g = the field's index (-1 the
+ * total), v, n. Measured over 1.8M entries (level, service, stream and one metadata path):
+ * ~105 ms, against ~125 ms for a UNION ALL of one GROUP BY per field and ~245 ms for an
+ * arrayJoin of (field, value) pairs.
  */
 const groupingSetsSql = (engine: Engine, fields: string[], compiled: Compiled, limit: number, withTotal: boolean): string => {
   const { params } = compiled
-  const columns = fields.map((f, i) => `${valueExpr(f)} AS c${i}`).join(', ')
-  const which = `multiIf(${fields.map((_, i) => `grouping(c${i}) = 0, ${i}`).join(', ')}, -1)`
-  const value = `multiIf(${fields.map((_, i) => `g = ${i}, c${i}`).join(', ')}, NULL)`
-  return `SELECT g, v, n FROM (
+  const parts = fields.map(fieldSql)
+  const which = `multiIf(${parts.map((f, i) => `grouping(${f.key}) = 0, ${i}`).join(', ')}, -1)`
+  const value = `multiIf(${parts.map((f, i) => `g = ${i}, ${f.value}`).join(', ')}, NULL)`
+  return `SELECT g, v, sum(n) AS n FROM (
   SELECT ${which} AS g, ${value} AS v, count() AS n
-  FROM (SELECT ${columns}\n  FROM ${table(engine)}\n  WHERE ${compiled.where})
-  GROUP BY GROUPING SETS (${fields.map((_, i) => `(c${i})`).join(', ')}${withTotal ? ', ()' : ''})
+  FROM (SELECT ${parts.map((f) => f.select).join(', ')}\n  FROM ${table(engine)}\n  WHERE ${compiled.where})
+  GROUP BY GROUPING SETS (${parts.map((f) => `(${f.key})`).join(', ')}${withTotal ? ', ()' : ''})
 )
+GROUP BY g, v
 ORDER BY g, isNull(v), n DESC, v
 LIMIT ${params.bind('UInt32', limit + 1)} BY g`
 }
@@ -94,7 +101,7 @@ const byCountThenValue = (a: FacetValue, b: FacetValue): number => b.count - a.c
  * filters allow (as stats do: no `q`, trace or span id): a few thousand per-minute rows instead
  * of every entry of the range. Metadata paths are read from the entries, only those subcolumns
  * (measured at 10M entries over 24 h: one statement for all fields 1.1 s; the projection 31 ms
- * plus one metadata path 270 ms), the two statements at once.
+ * plus one metadata path 180 ms), the two statements at once.
  */
 export const facetCounts = async (engine: Engine, input: FacetsInput, now: Date): Promise<FacetsResult> => {
   const fields = parseFacetFields(input.fields)

@@ -261,6 +261,22 @@ describe('GET /logs/facets', () => {
     expect(empty).toEqual({ total: 0, fields: { level: [], service: [], stream: [] } })
   })
 
+  it('counts a metadata value by its text, whatever JSON type it came as', async () => {
+    const mixed = await t.project({ name: 'facets mixed types' })
+    await ingest(mixed.ingest_token, [
+      { message: 'a', metadata: { code: 200 } },
+      { message: 'b', metadata: { code: '200' } },
+      { message: 'c', metadata: { code: 200 } },
+      { message: 'd', metadata: { code: true } },
+      { message: 'e', metadata: { other: 1 } },
+    ])
+    // Stored at the test clock's now: `to` is exclusive, so the range ends a minute later.
+    const to = new Date(t.clock.now().getTime() + 60_000).toISOString()
+    const res = await get('facets', { project_id: mixed.id, fields: 'metadata.code', to })
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json().data).toEqual({ total: 5, fields: { 'metadata.code': [{ value: '200', count: 3 }, { value: 'true', count: 1 }] } })
+  })
+
   it('counts the same from the per-minute projection once it is built, with and without column filters', async () => {
     const api = data.filter((e) => e.service === 'api')
     const before = [await facets({}), await facets({ service: 'api', fields: 'level,stream,metadata.http.status' })]
