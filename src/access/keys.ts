@@ -5,6 +5,7 @@ import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import * as repo from '../meta/keys.js'
 import { getProject } from '../meta/projects.js'
+import { deleteSessionsOfKey } from '../meta/sessions.js'
 
 export interface KeyDeps {
   meta: MetaDb
@@ -96,6 +97,8 @@ export const revokeKey = (deps: KeyDeps, grantor: Grantor, id: string, by: Actor
     }
     repo.revokeApiKey(deps.meta, key.id, now)
   }
+  // Its browser sessions end with it (each request checks the key too; this drops them at once).
+  deleteSessionsOfKey(deps.meta, key.id)
   // Revoking a revoked key is recorded too (a no-op, but someone asked for it).
   recordAction(deps, by, grantor.teamId, 'key.revoke', { type: 'api_key', id: key.id }, { prefix: key.prefix })
   return presentKey(repo.getApiKey(deps.meta, grantor.teamId, id)!, now)

@@ -22,6 +22,7 @@ import { otlpRoutes } from './routes/otlp.js'
 import { lokiRoutes } from './routes/loki.js'
 import { elasticsearchRoutes } from './routes/elasticsearch.js'
 import { redactionRoutes } from './routes/redaction.js'
+import { loginRoutes, sessionRoutes } from './routes/sessions.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
@@ -186,6 +187,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   await app.register(otlpRoutes, deps)
   await app.register(lokiRoutes, deps)
   await app.register(elasticsearchRoutes, deps)
+  await app.register(loginRoutes, deps)
   await app.register(
     async (api) => {
       await api.register(healthRoutes, deps)
@@ -197,6 +199,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(adminRoutes, deps)
       await api.register(keyRoutes, deps)
       await api.register(redactionRoutes, deps)
+      await api.register(sessionRoutes, deps)
       await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },

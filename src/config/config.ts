@@ -175,6 +175,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    console: z
+      .object({
+        /** How long a browser session (POST /sessions, a login link) lasts, in hours; it ends sooner when its key does. */
+        session_hours: z.coerce.number().int().min(1).max(24 * 30).default(12),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -21,6 +21,9 @@ export const AUDIT_ACTIONS = [
   'redaction_rule.create',
   'redaction_rule.update',
   'redaction_rule.delete',
+  'session.create',
+  'session.delete',
+  'login_link.create',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

@@ -122,3 +122,11 @@ export const otherActiveAdminKeys = (db: MetaDb, teamId: string, exceptId: strin
 export const revokeApiKey = (db: MetaDb, id: string, now: Date): void => {
   db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now.toISOString(), id)
 }
+
+/** A key by id, when it is still usable (not revoked, not expired): what a browser session acts as. */
+export const findActiveApiKeyById = (db: MetaDb, teamId: string, id: string, now: Date): ApiKey | undefined => {
+  const key = getApiKey(db, teamId, id)
+  if (!key || key.revoked_at !== null) return undefined
+  if (key.expires_at !== null && Date.parse(key.expires_at) <= now.getTime()) return undefined
+  return key
+}

@@ -185,5 +185,28 @@ export const MIGRATIONS: string[] = [
     value BLOB NOT NULL
   );
   INSERT INTO install_state (name, value) VALUES ('redaction_version', 0);
+  `,  `
+  -- Browser sessions (API.md "Web console and browser sessions"): the cookie's session id and
+  -- the CSRF token are stored only as SHA-256. api_key_id NULL: a session minted by the local
+  -- admin of this machine (a login link of \`krafter-logs open\`), acting with every scope.
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    api_key_id TEXT REFERENCES api_keys(id) ON DELETE CASCADE,
+    csrf_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX sessions_key ON sessions (api_key_id);
+  CREATE INDEX sessions_expires ON sessions (expires_at);
+  -- One-time login links: redeemed once (used_at), within minutes, for the principal that asked.
+  CREATE TABLE login_links (
+    token_hash TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    api_key_id TEXT REFERENCES api_keys(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+  );
   `,
 ]

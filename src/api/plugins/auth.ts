@@ -6,6 +6,7 @@ import { findProjectByIngestToken, type Project } from '../../meta/projects.js'
 import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
 import { TokenBucketLimiter } from '../../security/rate-limit.js'
 import type { Config } from '../../config/config.js'
+import { sessionPrincipal } from './session-auth.js'
 
 /**
  * What a route takes; declared once per route in its `config.auth`. `teamWide`: the route acts
@@ -48,6 +49,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route with the auth it declares: for docs and the security tests. */
     routeTable: RouteEntry[]
+    /**
+     * Rethrows an authentication error, counting an `unauthorized` one against the client
+     * address's failure bucket (429 once it is empty): for routes that check a credential
+     * themselves (POST /sessions, a login link).
+     */
+    refuseAuthentication(request: FastifyRequest, err: unknown): never
   }
 }
 
@@ -116,7 +123,8 @@ const WANTS = {
 const invalid = (kind: 'team' | 'ingest'): AppError =>
   new AppError('unauthorized', kind === 'team' ? 'Invalid API key' : 'Invalid ingest token')
 
-const authenticateTeam = (deps: AuthDeps, token: string, now: Date): Principal => {
+/** A team key (or the local admin token) → its principal; throws `unauthorized` for anything else. */
+export const authenticateTeam = (deps: AuthDeps, token: string, now: Date): Principal => {
   if (deps.localAdminTokenHash && token.startsWith(LOCAL_ADMIN_PREFIX)) {
     if (!hashesEqual(hashToken(token), deps.localAdminTokenHash)) throw invalid('team')
     return { kind: 'team', teamId: deps.teamId, key: null, scopes: SCOPES, projectIds: null, actor: 'cli' }
@@ -178,6 +186,7 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
     }
     throw err
   }
+  app.decorate('refuseAuthentication', refuse)
   app.addHook('onRequest', async (request) => {
     const query = request.query as Record<string, unknown> | undefined
     // An unknown route is the 404 handler's, whatever token came: nothing to authenticate, and
@@ -194,14 +203,17 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
       refuse(request, err)
     }
     if (query && 'api_key' in query) delete query.api_key
-    // No token at all is a client set up wrong, not a guess: it does not count as a failure.
-    if (!token) throw new AppError('unauthorized', `Missing token. ${WANTS[auth.kind]}: send it as "Authorization: Bearer <token>"`)
     const now = deps.clock()
     try {
-      request.principal = auth.kind === 'ingest' ? authenticateIngest(deps, token, now) : authenticateTeam(deps, token, now)
+      // Without a token, a team route takes the browser session cookie (session-auth.ts).
+      request.principal = token
+        ? auth.kind === 'ingest' ? authenticateIngest(deps, token, now) : authenticateTeam(deps, token, now)
+        : auth.kind === 'team' ? (sessionPrincipal(deps, request, now) ?? null) : null
     } catch (err) {
       refuse(request, err)
     }
+    // No token at all is a client set up wrong, not a guess: it does not count as a failure.
+    if (!request.principal) throw new AppError('unauthorized', `Missing token. ${WANTS[auth.kind]}: send it as "Authorization: Bearer <token>"`)
     if (auth.kind !== 'team') return
     const principal = teamOf(request)
     if (!principal.scopes.includes(auth.scope)) throw new AppError('forbidden', `This API key lacks the ${auth.scope} scope`)
