@@ -4,7 +4,8 @@ import type { ClickhouseBinary } from '../clickhouse-binary.js'
 
 /*
  * The one module that imports execa: it runs the `clickhouse server` child and asks a binary
- * for its version. What to run, when and how to react is the supervisor's.
+ * for its version (and opens a browser for `open`). What to run, when and how to react is the
+ * supervisor's.
  */
 
 export interface ChildExit {
@@ -70,3 +71,18 @@ export const probeClickhouseVersion = async (binary: ClickhouseBinary): Promise<
   if (result.failed) return undefined
   return /version\s+(\d+(?:\.\d+)+)/i.exec(`${result.stdout}\n${result.stderr}`)?.[1]
 }
+
+/**
+ * Opens a URL in the desktop's browser (`xdg-open`), detached so the browser outlives this
+ * command. Resolves once it started (or could not: the reason), never waiting for the browser.
+ */
+export const openInBrowser = (url: string): Promise<{ ok: true } | { ok: false; error: string }> =>
+  new Promise((resolve) => {
+    const subprocess = execa('xdg-open', [url], { detached: true, stdio: 'ignore', reject: false, cleanup: false })
+    subprocess.once('spawn', () => {
+      subprocess.unref()
+      resolve({ ok: true })
+    })
+    subprocess.once('error', (err) => resolve({ ok: false, error: `could not run xdg-open: ${errorMessage(err)}` }))
+    void subprocess.then(() => undefined)
+  })
