@@ -44,7 +44,7 @@ describe('krafter-logs open', () => {
     const cookie = first.headers.get('set-cookie')!.split(';')[0]!
     const current = await fetch(`${serve!.url}/api/v1/sessions/current`, { headers: { cookie } })
     expect(current.status).toBe(200)
-    expect((await current.json()).data).toMatchObject({ key: null, project_ids: null, scopes: ['logs:read', 'logs:write', 'admin'] })
+    expect(((await current.json()) as { data: unknown }).data).toMatchObject({ key: null, project_ids: null, scopes: ['logs:read', 'logs:write', 'admin'] })
     expect((await redeem(out.url)).status).toBe(401)
     expect(existsSync(opened)).toBe(false)
   })
