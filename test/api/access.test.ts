@@ -113,6 +113,7 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'PUT /api/v1/redaction/rules/:id': { url: `/redaction/rules/${redactionRuleA}`, body: { enabled: false }, projectScoped: true },
   'DELETE /api/v1/redaction/rules/:id': { url: `/redaction/rules/${redactionRuleA}`, projectScoped: true },
   'POST /api/v1/redaction/test': { url: '/redaction/test', body: { project_id: projectA.id, entries: [{ message: 'x' }] }, projectScoped: true },
+  'POST /api/v1/sessions/login-links': { url: '/sessions/login-links', projectScoped: false },
 })
 
 // Routes open to this machine (GET /metrics) answer inject's loopback calls without a token;
@@ -130,11 +131,11 @@ const call = (route: RouteEntry, headers: Record<string, string>) => {
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
-  it('has a sample request for every protected route and only health and the OpenAPI document are open', () => {
+  it('has a sample request for every protected route and only health, the OpenAPI document and the browser-session routes (which check their own credential) are open', () => {
     const samples = sampleRequests()
     const missing = protectedRoutes().map((r) => `${r.method} ${r.url}`).filter((k) => !samples[k])
     expect(missing).toEqual([])
-    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(['/api/v1/healthz', '/api/v1/openapi.json', '/healthz'])
+    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(['/api/v1/healthz', '/api/v1/openapi.json', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/sessions/current', '/healthz', '/login'])
   })
 
   it('refuses no token, malformed headers, unknown, expired and revoked keys, and the wrong kind of token', async () => {

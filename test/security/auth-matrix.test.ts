@@ -65,6 +65,12 @@ const entryOf = async (p: { id: string; ingest_token: string }): Promise<string>
   entryA = row!.id
   return entryA
 }
+/** A fresh browser session of the init key: its cookie and CSRF token as request headers. */
+const newSession = async (): Promise<Record<string, string>> => {
+  const res = await inject('POST', '/api/v1/sessions', {}, { api_key: t.teamKey })
+  expect(res.statusCode, res.body).toBe(201)
+  return { cookie: String(res.headers['set-cookie']).split(';')[0]!, 'x-csrf-token': res.json().data.csrf_token }
+}
 const newEvent = (ruleId: string) => insertEvent(t.meta, { rule_id: ruleId, value: 1, threshold: 1, matched: 1, total: 1, window_minutes: 5 }, t.clock.now()).id
 
 /**
@@ -80,6 +86,8 @@ interface Call {
   project?: string
   /** The client's address (inject's default is 127.0.0.1, i.e. this machine). */
   remoteAddress?: string
+  /** Headers the sample needs besides the token case's (a session cookie and its CSRF token). */
+  headers?: Record<string, string>
 }
 interface Sample {
   scoping: Scoping
@@ -227,6 +235,13 @@ const routes = (): Record<string, RouteSpec> => ({
     samples: one('team', 204, async () => ({ url: `/api/v1/keys/${(await asAdmin('POST', '/keys', { name: 'victim', scopes: ['logs:read'] })).id}` })),
   },
   'GET /api/v1/audit-logs': { auth: team('admin', true), samples: one('team', 200, () => ({ url: '/api/v1/audit-logs' })) },
+  // Browser sessions: these check their credential themselves (a key in the body, the cookie,
+  // a link's token), whatever token comes in the headers (test/api/sessions.test.ts covers them).
+  'POST /api/v1/sessions': { auth: none, samples: one('filtered', 201, () => ({ url: '/api/v1/sessions', body: { api_key: t.teamKey } })) },
+  'GET /api/v1/sessions/current': { auth: none, samples: one('filtered', 200, async () => ({ url: '/api/v1/sessions/current', headers: await newSession() })) },
+  'DELETE /api/v1/sessions/current': { auth: none, samples: one('filtered', 204, async () => ({ url: '/api/v1/sessions/current', headers: await newSession() })) },
+  'POST /api/v1/sessions/login-links': { auth: team('admin', true), samples: one('team', 201, () => ({ url: '/api/v1/sessions/login-links' })) },
+  'GET /login': { auth: none, samples: one('filtered', 303, async () => ({ url: `/login?token=${(await asAdmin('POST', '/sessions/login-links')).token}` })) },
 
   'GET /api/v1/redaction/rules': {
     auth: team('logs:read'),
@@ -359,7 +374,7 @@ describe('auth matrix: every route × every kind of token', () => {
       for (const [i, sample] of spec.samples.entries()) {
         for (const tokenCase of cases) {
           const call = await sample.make()
-          const headers: Record<string, string> = { ...tokenCase.headers(call), ...(call.contentType ? { 'content-type': call.contentType } : {}) }
+          const headers: Record<string, string> = { ...tokenCase.headers(call), ...call.headers, ...(call.contentType ? { 'content-type': call.contentType } : {}) }
           const res = await inject(route.method as Method, call.url, headers, call.body, call.remoteAddress)
           const what = `${key}${spec.samples.length > 1 ? ` #${i}` : ''} with ${tokenCase.name}`
           const want = expected(spec, sample, tokenCase.presented, call)

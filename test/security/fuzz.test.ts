@@ -297,6 +297,12 @@ describe('fuzz corpus over every route', () => {
       },
       'DELETE /api/v1/keys/:id': { params: { id: NOWHERE } },
       'GET /api/v1/audit-logs': { query: { base: {}, fields: { ...page.fields, limit: [...LIMITS, '501'], action: ['nope', 'project.create,key.create', ...SQLISH.slice(0, 3)], from: TIMES, to: TIMES } } },
+      // A valid body signs in (the key is the team's): the fields are what the corpus varies.
+      'POST /api/v1/sessions': { body: { base: { api_key: tokens.team! }, fields: { api_key: [...JSON_VALUES, ...SQLISH.slice(0, 3), 'kr_live_short', `kr_live_${'A'.repeat(32)}`, `krl_live_${'a'.repeat(32)}`, `kr_live_${'a'.repeat(32)}`] } } },
+      'GET /api/v1/sessions/current': {},
+      'DELETE /api/v1/sessions/current': { ignoresInput: true },
+      'POST /api/v1/sessions/login-links': {},
+      'GET /login': { query: { base: { token: `krk_login_${'a'.repeat(43)}` }, fields: { token: [...LONG, ...SQLISH.slice(0, 3), '', 'krk_login_', `krk_login_${'a'.repeat(42)}`] } } },
       'GET /api/v1/redaction/rules': { query: { base: {}, fields: { project_id: BAD_UUIDS } } },
       // A valid rule names a project that does not exist (404), so the corpus creates none.
       'POST /api/v1/redaction/rules': { body: { base: { project_id: NOWHERE, name: 'fuzz rule', pattern: 'x' }, fields: redactionFields } },
