@@ -22,6 +22,7 @@ import { otlpRoutes } from './routes/otlp.js'
 import { lokiRoutes } from './routes/loki.js'
 import { elasticsearchRoutes } from './routes/elasticsearch.js'
 import { redactionRoutes } from './routes/redaction.js'
+import { viewerRoutes } from './routes/viewer.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
@@ -197,6 +198,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(adminRoutes, deps)
       await api.register(keyRoutes, deps)
       await api.register(redactionRoutes, deps)
+      await api.register(viewerRoutes, deps)
       await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },

@@ -16,8 +16,8 @@ export const REDACT_PATHS = [
   '*.team_api_key',
 ]
 
-/** `?api_key=…` in a logged URL is replaced too: the query string is part of `req.url`. */
-export const redactUrl = (url: string): string => url.replace(/([?&]api_key=)[^&#]*/gi, '$1[redacted]')
+/** `?api_key=…` and `?token=…` (a viewer token) in a logged URL are replaced too: the query string is part of `req.url`. */
+export const redactUrl = (url: string): string => url.replace(/([?&](?:api_key|token)=)[^&#]*/gi, '$1[redacted]')
 
 export interface LoggerOptions {
   level: string

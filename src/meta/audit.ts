@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'redaction_rule.create',
   'redaction_rule.update',
   'redaction_rule.delete',
+  'viewer_token.create',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
