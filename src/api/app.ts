@@ -23,6 +23,7 @@ import { lokiRoutes } from './routes/loki.js'
 import { elasticsearchRoutes } from './routes/elasticsearch.js'
 import { redactionRoutes } from './routes/redaction.js'
 import { loginRoutes, sessionRoutes } from './routes/sessions.js'
+import { viewerRoutes } from './routes/viewer.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
@@ -200,6 +201,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(keyRoutes, deps)
       await api.register(redactionRoutes, deps)
       await api.register(sessionRoutes, deps)
+      await api.register(viewerRoutes, deps)
       await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },

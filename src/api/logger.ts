@@ -16,7 +16,7 @@ export const REDACT_PATHS = [
   '*.team_api_key',
 ]
 
-/** `?api_key=…` (and a login link's `?token=…`) in a logged URL is replaced too: the query string is part of `req.url`. */
+/** `?api_key=…`, a login link's and a viewer token's `?token=…` in a logged URL are replaced too: the query string is part of `req.url`. */
 export const redactUrl = (url: string): string => url.replace(/([?&](?:api_key|token)=)[^&#]*/gi, '$1[redacted]')
 
 export interface LoggerOptions {

@@ -6,6 +6,8 @@ import { z } from 'zod'
  * a page limit cannot drift between routes.
  */
 export const read = { auth: { kind: 'team', scope: 'logs:read' } } as const
+/** A read of one project's entries that a viewer token may also make (routes/reads.ts scopes it). */
+export const readOrViewer = { auth: { kind: 'team', scope: 'logs:read', viewer: true } } as const
 export const write = { auth: { kind: 'team', scope: 'logs:write' } } as const
 export const admin = { auth: { kind: 'team', scope: 'admin' } } as const
 /** Admin over the whole team: keys limited to some projects are refused. */

@@ -2,7 +2,8 @@ import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { logTable as table } from '../engine/schema.js'
 import { notFound, validationError } from '../errors.js'
-import { Params } from '../logs/query/compile.js'
+import { compileQuery, Params } from '../logs/query/compile.js'
+import { parseQuery } from '../logs/query/parse.js'
 import {
   compileFilters,
   DAY_US,
@@ -50,8 +51,11 @@ const byKey = (a: EntryRow, b: EntryRow): number => Number(a.ts) - Number(b.ts) 
  * The neighbours are narrowed by the filters (q, level, service, …). Without `from`/`to` they
  * come from the day either side of the entry (search's default range is a day too); a given
  * `from` or `to` replaces that side's bound. The entry itself is never among them.
+ *
+ * `entryFilter` (a viewer token's fixed filter): the entry itself must match it too, or it is
+ * not found, so an id cannot reach an entry outside what the token may read.
  */
-export const entryContext = async (engine: Engine, input: ContextInput, now: Date): Promise<ContextResult> => {
+export const entryContext = async (engine: Engine, input: ContextInput, now: Date, options: { entryFilter?: string } = {}): Promise<ContextResult> => {
   const { id, before, after, from, to, ...filters } = input
   const fromUs = from !== undefined ? parseTimeBound(from, 'from') : undefined
   const toUs = to !== undefined ? parseTimeBound(to, 'to') : undefined
@@ -60,9 +64,11 @@ export const entryContext = async (engine: Engine, input: ContextInput, now: Dat
   compileFilters(filters, now)
 
   const lookup = new Params()
+  const prewhere = `project_id = ${lookup.bind('UUID', input.project_id)} AND id = ${lookup.bind('String', id)}`
+  const mustMatch = options.entryFilter !== undefined ? `\nWHERE ${compileQuery(parseQuery(options.entryFilter), lookup)}` : ''
   const found = await selectRows<EntryRow>(
     engine,
-    `SELECT ${SELECT_ENTRY}\nFROM ${table(engine)}\nPREWHERE project_id = ${lookup.bind('UUID', input.project_id)} AND id = ${lookup.bind('String', id)}\nLIMIT 1`,
+    `SELECT ${SELECT_ENTRY}\nFROM ${table(engine)}\nPREWHERE ${prewhere}${mustMatch}\nLIMIT 1`,
     lookup,
     { measure: false },
   )

@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = [
   'session.create',
   'session.delete',
   'login_link.create',
+  'viewer_token.create',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

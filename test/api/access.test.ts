@@ -114,6 +114,7 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'DELETE /api/v1/redaction/rules/:id': { url: `/redaction/rules/${redactionRuleA}`, projectScoped: true },
   'POST /api/v1/redaction/test': { url: '/redaction/test', body: { project_id: projectA.id, entries: [{ message: 'x' }] }, projectScoped: true },
   'POST /api/v1/sessions/login-links': { url: '/sessions/login-links', projectScoped: false },
+  'POST /api/v1/viewer-tokens': { url: '/viewer-tokens', body: { project_id: projectA.id }, projectScoped: true },
 })
 
 // Routes open to this machine (GET /metrics) answer inject's loopback calls without a token;

@@ -109,6 +109,8 @@ const team = (scope: Scope, teamWide?: true, openOnLoopback?: true): RouteAuth =
   ...(teamWide ? { teamWide } : {}),
   ...(openOnLoopback ? { openOnLoopback } : {}),
 })
+/** The reads a viewer token may also make (search, stats, tail, context, facets, patterns). */
+const readOrViewer: RouteAuth = { kind: 'team', scope: 'logs:read', viewer: true }
 const one = (scoping: Scoping, ok: number, make: Sample['make'], extra: Partial<Sample> = {}): Sample[] => [{ scoping, ok, make, ...extra }]
 const freshProject = async (): Promise<Call & { id: string }> => {
   const p = await t.project({ name: `fresh-${unique()}` })
@@ -182,14 +184,14 @@ const routes = (): Record<string, RouteSpec> => ({
   'PUT /es/_ilm/policy/:name': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_ilm/policy/matrix', body: { policy: { phases: {} } } })) },
   'PUT /es/_data_stream/:name': { auth: ingest, samples: one('project', 200, () => ({ url: '/es/_data_stream/matrix' })) },
 
-  'GET /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/search?project_id=${projectA.id}` })) },
-  'POST /api/v1/logs/search': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: '/api/v1/logs/search', body: { project_id: projectA.id } })) },
-  'GET /api/v1/logs/stats': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/stats?project_id=${projectA.id}` })) },
+  'GET /api/v1/logs/search': { auth: readOrViewer, samples: one('project', 200, () => ({ url: `/api/v1/logs/search?project_id=${projectA.id}` })) },
+  'POST /api/v1/logs/search': { auth: readOrViewer, samples: one('project', 200, () => ({ url: '/api/v1/logs/search', body: { project_id: projectA.id } })) },
+  'GET /api/v1/logs/stats': { auth: readOrViewer, samples: one('project', 200, () => ({ url: `/api/v1/logs/stats?project_id=${projectA.id}` })) },
   'GET /api/v1/logs/export': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/export?project_id=${projectA.id}` })) },
-  'GET /api/v1/logs/tail': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/tail?project_id=${projectA.id}` })) },
-  'GET /api/v1/logs/context': { auth: team('logs:read'), samples: one('project', 200, async () => ({ url: `/api/v1/logs/context?project_id=${projectA.id}&id=${await entryOf(projectA)}` })) },
-  'GET /api/v1/logs/facets': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/facets?project_id=${projectA.id}&fields=level,service,metadata.n` })) },
-  'GET /api/v1/logs/patterns': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/patterns?project_id=${projectA.id}` })) },
+  'GET /api/v1/logs/tail': { auth: readOrViewer, samples: one('project', 200, () => ({ url: `/api/v1/logs/tail?project_id=${projectA.id}` })) },
+  'GET /api/v1/logs/context': { auth: readOrViewer, samples: one('project', 200, async () => ({ url: `/api/v1/logs/context?project_id=${projectA.id}&id=${await entryOf(projectA)}` })) },
+  'GET /api/v1/logs/facets': { auth: readOrViewer, samples: one('project', 200, () => ({ url: `/api/v1/logs/facets?project_id=${projectA.id}&fields=level,service,metadata.n` })) },
+  'GET /api/v1/logs/patterns': { auth: readOrViewer, samples: one('project', 200, () => ({ url: `/api/v1/logs/patterns?project_id=${projectA.id}` })) },
 
   'GET /api/v1/logs/alerts': {
     auth: team('logs:read'),
@@ -272,6 +274,7 @@ const routes = (): Record<string, RouteSpec> => ({
       { scoping: 'team', ok: 204, make: async () => ({ url: `/api/v1/redaction/rules/${await newRedactionRule(null)}` }) },
     ],
   },
+  'POST /api/v1/viewer-tokens': { auth: team('logs:read'), samples: one('project', 201, () => ({ url: '/api/v1/viewer-tokens', body: { project_id: projectA.id } })) },
   'POST /api/v1/redaction/test': {
     auth: team('logs:read'),
     samples: one('project', 200, () => ({ url: '/api/v1/redaction/test', body: { project_id: projectA.id, entries: [{ message: 'password=hunter2' }] } })),
@@ -280,7 +283,7 @@ const routes = (): Record<string, RouteSpec> => ({
 
 /** A kind of token, made for the call (keys limited to "the right project" need its id). */
 type Presented =
-  | { kind: 'none' | 'garbage' | 'unknown-team' | 'unknown-ingest' | 'revoked-team' | 'expired-team' | 'revoked-ingest' | 'ingest' | 'full-team' | 'local' }
+  | { kind: 'none' | 'garbage' | 'unknown-team' | 'unknown-ingest' | 'revoked-team' | 'expired-team' | 'revoked-ingest' | 'ingest' | 'full-team' | 'local' | 'viewer' }
   | { kind: 'scoped'; scope: Scope; limit: 'unlimited' | 'other' | 'right' }
 interface TokenCase {
   name: string
@@ -311,6 +314,7 @@ const tokenCases = async (): Promise<TokenCase[]> => {
     fixed('ingest token', 'ingest', projectA.ingest_token),
     fixed('init key (all scopes)', 'full-team', t.teamKey),
     fixed('local admin token', 'local', t.localToken),
+    fixed('viewer token for project A', 'viewer', (await asAdmin('POST', '/viewer-tokens', { project_id: projectA.id })).token),
   ]
   for (const scope of SCOPES) {
     cases.push({ name: `${scope} unlimited`, presented: { kind: 'scoped', scope, limit: 'unlimited' }, headers: () => bearer(t.keyWith([scope])) })
@@ -331,6 +335,11 @@ const expected = (spec: RouteSpec, sample: Sample, p: Presented, call: Call): Ou
   if (spec.auth.kind === 'none') return ok
   if (spec.auth.kind === 'team' && spec.auth.openOnLoopback && call.remoteAddress === undefined) return ok
   if (p.kind === 'none') return { status: 401, code: 'unauthorized', message: /^Missing token/ }
+  if (p.kind === 'viewer') {
+    if (spec.auth.kind === 'ingest') return { status: 401, code: 'unauthorized', message: /^Invalid ingest token$/ }
+    if (!spec.auth.viewer) return { status: 401, code: 'unauthorized', message: /viewer tokens are accepted only by search, stats, tail, context, facets and patterns/ }
+    return (call.project ?? projectA.id) === projectA.id ? ok : { status: 403, code: 'forbidden', message: /viewer token is not allowed to access this project/ }
+  }
   if (spec.auth.kind === 'ingest') {
     if (p.kind === 'ingest') return ok
     if (p.kind === 'local' || p.kind === 'full-team' || p.kind === 'scoped' || p.kind.endsWith('-team')) {

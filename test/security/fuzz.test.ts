@@ -308,6 +308,16 @@ describe('fuzz corpus over every route', () => {
       'POST /api/v1/redaction/rules': { body: { base: { project_id: NOWHERE, name: 'fuzz rule', pattern: 'x' }, fields: redactionFields } },
       'PUT /api/v1/redaction/rules/:id': { params: { id: NOWHERE }, body: { base: { name: 'renamed' }, fields: redactionFields } },
       'DELETE /api/v1/redaction/rules/:id': { params: { id: NOWHERE } },
+      'POST /api/v1/viewer-tokens': {
+        body: {
+          base: { project_id: NOWHERE },
+          fields: {
+            project_id: [...JSON_VALUES, ...BAD_UUIDS],
+            expires_in: [...JSON_VALUES, 59, 86_401, 60.5, '3600', 1e30],
+            query: [...JSON_VALUES, ...SQLISH, 'x'.repeat(5000), '(((', 'level:loud', 'a) OR (b', 'metadata.x..y:1'],
+          },
+        },
+      },
       'POST /api/v1/redaction/test': {
         body: {
           base: { project_id: project.id, entries: [{ message: 'fuzz' }] },

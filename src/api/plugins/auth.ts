@@ -7,14 +7,17 @@ import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
 import { TokenBucketLimiter } from '../../security/rate-limit.js'
 import type { Config } from '../../config/config.js'
 import { sessionPrincipal } from './session-auth.js'
+import { looksLikeViewerToken, verifyViewerToken, viewerSecret } from '../../viewer/tokens.js'
 
 /**
  * What a route takes; declared once per route in its `config.auth`. `teamWide`: the route acts
- * on the whole team (keys, audit, backups), so keys limited to projects are refused.
+ * on the whole team (keys, audit, backups), so keys limited to projects are refused. `viewer`:
+ * the route also takes a viewer token (a read of one project's entries; routes/reads.ts applies
+ * its project and fixed filter).
  */
 export type RouteAuth =
   | { kind: 'none' }
-  | { kind: 'team'; scope: Scope; teamWide?: boolean; openOnLoopback?: boolean }
+  | { kind: 'team'; scope: Scope; teamWide?: boolean; openOnLoopback?: boolean; viewer?: boolean }
   | { kind: 'ingest' }
 
 /** Routes without a declaration: forgetting is never open. */
@@ -38,6 +41,8 @@ export type Principal =
       actor: string
     }
   | { kind: 'ingest'; project: Project; tokenHash: string }
+  /** A viewer token (src/viewer/tokens.ts): reads of one project, narrowed by `q` when it has one. */
+  | { kind: 'viewer'; teamId: string; projectId: string; q: string | undefined }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -133,6 +138,7 @@ export const authenticateTeam = (deps: AuthDeps, token: string, now: Date): Prin
   if (kind === 'ingest') {
     throw new AppError('unauthorized', `${WANTS.team}; ingest tokens (krl_live_…) are accepted only by the ingest endpoints`)
   }
+  if (kind === null && looksLikeViewerToken(token)) throw new AppError('unauthorized', `${WANTS.team}; ${VIEWER_ONLY}`)
   const key = kind === 'team' ? findActiveApiKey(deps.meta, token, now) : undefined
   if (!key || key.team_id !== deps.teamId) throw invalid('team')
   touchApiKey(deps.meta, key, now)
@@ -147,6 +153,30 @@ const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal
   const project = kind === 'ingest' ? findProjectByIngestToken(deps.meta, token, now) : undefined
   if (!project || project.team_id !== deps.teamId) throw invalid('ingest')
   return { kind: 'ingest', project, tokenHash: hashToken(token) }
+}
+
+const VIEWER_ONLY = 'viewer tokens are accepted only by search, stats, tail, context, facets and patterns'
+
+/**
+ * The viewer token of a request to a route that takes one, or undefined when the request brings
+ * another credential (then the team path goes on as for any route). `?token=` is where the embed
+ * page's EventSource puts it (it cannot set headers); it is always removed from the query so
+ * route schemas never see it, and it takes viewer tokens only (API keys go in headers, where
+ * URLs and their logs never show them).
+ */
+const viewerTokenOf = (request: FastifyRequest, presented: string | undefined): string | undefined => {
+  const query = request.query as Record<string, unknown> | undefined
+  const inQuery = query?.token
+  if (query && 'token' in query) delete query.token
+  if (presented !== undefined) return looksLikeViewerToken(presented) ? presented : undefined
+  if (typeof inQuery !== 'string' || inQuery === '') return undefined
+  if (!looksLikeViewerToken(inQuery)) throw new AppError('unauthorized', 'The token parameter takes a viewer token; send API keys as "Authorization: Bearer <token>"')
+  return inQuery
+}
+
+const authenticateViewer = (deps: AuthDeps, token: string, now: Date): Principal => {
+  const claims = verifyViewerToken(viewerSecret(deps.meta), token, { teamId: deps.teamId, now })
+  return { kind: 'viewer', teamId: claims.team, projectId: claims.project, q: claims.q }
 }
 
 /**
@@ -203,6 +233,17 @@ export const registerAuth = (app: FastifyInstance, deps: AuthDeps): void => {
       refuse(request, err)
     }
     if (query && 'api_key' in query) delete query.api_key
+    if (auth.kind === 'team' && auth.viewer) {
+      try {
+        const viewerToken = viewerTokenOf(request, token)
+        if (viewerToken !== undefined) {
+          request.principal = authenticateViewer(deps, viewerToken, deps.clock())
+          return
+        }
+      } catch (err) {
+        refuse(request, err)
+      }
+    }
     const now = deps.clock()
     try {
       // Without a token, a team route takes the browser session cookie (session-auth.ts).

@@ -7,32 +7,31 @@ import { TailInput } from '../../explore/tail.js'
 import type { AppContext } from '../app.js'
 import { readRouteHelpers } from './reads.js'
 import { ContextAnswer, errorResponses, EventStream, FacetsAnswer, PatternsAnswer } from '../schemas/index.js'
-import { read } from '../route-config.js'
+import { readOrViewer } from '../route-config.js'
 
 /** Live tail, context, facets and patterns (API.md "Explore"): reads beside search, the project checked before any engine work. */
 export const exploreRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { project } = readRouteHelpers(app, deps)
+  const { scoped } = readRouteHelpers(app, deps)
 
-  app.get('/logs/context', { config: read, schema: { querystring: ContextInput, response: { 200: ContextAnswer, ...errorResponses } } }, async (request) => {
-    project(request, request.query.project_id)
-    return { data: await entryContext(deps.engine, request.query, deps.clock()), request_id: request.id }
+  app.get('/logs/context', { config: readOrViewer, schema: { querystring: ContextInput, response: { 200: ContextAnswer, ...errorResponses } } }, async (request) => {
+    const { input, fixedFilter } = scoped(request, request.query)
+    return { data: await entryContext(deps.engine, input, deps.clock(), { entryFilter: fixedFilter }), request_id: request.id }
   })
 
-  app.get('/logs/facets', { config: read, schema: { querystring: FacetsInput, response: { 200: FacetsAnswer, ...errorResponses } } }, async (request) => {
-    project(request, request.query.project_id)
-    return { data: await facetCounts(deps.engine, request.query, deps.clock()), request_id: request.id }
+  app.get('/logs/facets', { config: readOrViewer, schema: { querystring: FacetsInput, response: { 200: FacetsAnswer, ...errorResponses } } }, async (request) => {
+    const { input } = scoped(request, request.query)
+    return { data: await facetCounts(deps.engine, input, deps.clock()), request_id: request.id }
   })
 
-  app.get('/logs/patterns', { config: read, schema: { querystring: PatternsInput, response: { 200: PatternsAnswer, ...errorResponses } } }, async (request) => {
-    project(request, request.query.project_id)
-    return { data: await messagePatterns(deps.engine, request.query, deps.clock()), request_id: request.id }
+  app.get('/logs/patterns', { config: readOrViewer, schema: { querystring: PatternsInput, response: { 200: PatternsAnswer, ...errorResponses } } }, async (request) => {
+    const { input } = scoped(request, request.query)
+    return { data: await messagePatterns(deps.engine, input, deps.clock()), request_id: request.id }
   })
 
   // Server-Sent Events: the hub (explore/tail.ts) writes the events; this only opens and closes the stream.
-  app.get('/logs/tail', { config: read, schema: { querystring: TailInput, response: { 200: EventStream, ...errorResponses } } }, async (request, reply) => {
-    project(request, request.query.project_id)
-    const { cursor, ...filters } = request.query
+  app.get('/logs/tail', { config: readOrViewer, schema: { querystring: TailInput, response: { 200: EventStream, ...errorResponses } } }, async (request, reply) => {
+    const { cursor, ...filters } = scoped(request, request.query).input
     const lastEventId = request.headers['last-event-id']
     const limit = deps.config.tail.max_buffered_kb * 1024
     const res = reply.raw

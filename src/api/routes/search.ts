@@ -5,24 +5,24 @@ import { exportChunks, exportEntries, exportFileName, ExportInput, searchLogs, S
 import type { AppContext } from '../app.js'
 import { readRouteHelpers } from './reads.js'
 import { errorResponses, ExportFile, SearchAnswer, StatsAnswer } from '../schemas/index.js'
-import { read } from '../route-config.js'
+import { read, readOrViewer } from '../route-config.js'
 
 /** Search, volume stats and export (API.md). The project is checked before any engine work. */
 export const searchRoutes = async (fastify: FastifyInstance, deps: AppContext): Promise<void> => {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const { project } = readRouteHelpers(app, deps)
+  const { project, scoped } = readRouteHelpers(app, deps)
 
-  const search = async (request: FastifyRequest, input: SearchInput) => {
-    project(request, input.project_id)
+  const search = async (request: FastifyRequest, given: SearchInput) => {
+    const { input } = scoped(request, given)
     const result = await searchLogs(deps.engine, input, deps.clock())
     return { data: result.entries, has_more: result.has_more, cursor: result.cursor, stats: result.stats, request_id: request.id }
   }
-  app.get('/logs/search', { config: read, schema: { querystring: SearchInput, response: { 200: SearchAnswer, ...errorResponses } } }, (request) => search(request, request.query))
-  app.post('/logs/search', { config: read, schema: { body: SearchInput, response: { 200: SearchAnswer, ...errorResponses } } }, (request) => search(request, request.body))
+  app.get('/logs/search', { config: readOrViewer, schema: { querystring: SearchInput, response: { 200: SearchAnswer, ...errorResponses } } }, (request) => search(request, request.query))
+  app.post('/logs/search', { config: readOrViewer, schema: { body: SearchInput, response: { 200: SearchAnswer, ...errorResponses } } }, (request) => search(request, request.body))
 
-  app.get('/logs/stats', { config: read, schema: { querystring: StatsInput, response: { 200: StatsAnswer, ...errorResponses } } }, async (request) => {
-    project(request, request.query.project_id)
-    const { stats, ...data } = await volumeStats(deps.engine, request.query, deps.clock())
+  app.get('/logs/stats', { config: readOrViewer, schema: { querystring: StatsInput, response: { 200: StatsAnswer, ...errorResponses } } }, async (request) => {
+    const { input } = scoped(request, request.query)
+    const { stats, ...data } = await volumeStats(deps.engine, input, deps.clock())
     return { data, stats, request_id: request.id }
   })
 

@@ -19,6 +19,7 @@ import type { JobState } from '../../jobs/scheduler.js'
 import type { ContextResult } from '../../explore/context.js'
 import type { FacetsResult } from '../../explore/facets.js'
 import type { Pattern as PatternView } from '../../explore/patterns.js'
+import type { IssuedViewerToken } from '../../viewer/tokens.js'
 import { envelope, FieldError } from './envelope.js'
 
 /** The resources the API answers with (API.md, docs/api.md); `id` names them in the OpenAPI components. */
@@ -73,6 +74,13 @@ export const Key = z
 export const KeyWithToken = Key.extend({
   key: z.string().meta({ description: 'The full key, shown only in this answer' }),
 }).meta({ id: 'KeyWithToken' })
+
+export const ViewerToken = z
+  .object({
+    token: z.string().meta({ description: 'The viewer token (a JWT), shown only in this answer' }),
+    expires_at: Time,
+  })
+  .meta({ id: 'ViewerToken' })
 
 export const AuditLogEntry = z
   .object({
@@ -357,6 +365,7 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof Key>, KeyView>>,
   Assert<Same<z.output<typeof KeyWithToken>, KeyView & { key: string }>>,
   Assert<Same<z.output<typeof AuditLogEntry>, AuditEntry>>,
+  Assert<Same<z.output<typeof ViewerToken>, IssuedViewerToken>>,
   Assert<Same<z.output<typeof AlertRule>, AlertRuleView>>,
   Assert<Same<z.output<typeof AlertEvent>, AlertEventView>>,
   Assert<Same<z.output<typeof AlertTestResult>['deliveries'][number], DeliveryResult>>,
