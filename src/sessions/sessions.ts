@@ -87,6 +87,10 @@ export const startSession = (deps: SessionDeps, owner: SessionOwner, by: Actor, 
   return { sessionId, csrfToken, expiresAt, maxAgeSeconds: Math.max(1, Math.floor((expires - now.getTime()) / 1000)) }
 }
 
+/** The key a session or link acts as: null for the local admin's, undefined when its key is no longer live. */
+const liveKey = (meta: MetaDb, teamId: string, apiKeyId: string | null, now: Date): ApiKey | null | undefined =>
+  apiKeyId === null ? null : findActiveApiKeyById(meta, teamId, apiKeyId, now)
+
 /**
  * The session a cookie names, when it and its key are still live. Unknown, expired and revoked
  * all give undefined; a key session of another team too.
@@ -96,11 +100,8 @@ export const findSession = (deps: Pick<SessionDeps, 'meta' | 'clock'>, teamId: s
   const now = deps.clock()
   const row = repo.findLiveSession(deps.meta, hashToken(sessionId), now)
   if (!row || row.team_id !== teamId) return undefined
-  let key: ApiKey | null = null
-  if (row.api_key_id !== null) {
-    key = findActiveApiKeyById(deps.meta, teamId, row.api_key_id, now) ?? null
-    if (!key) return undefined
-  }
+  const key = liveKey(deps.meta, teamId, row.api_key_id, now)
+  if (key === undefined) return undefined
   return { idHash: row.id_hash, teamId: row.team_id, key, csrfHash: row.csrf_hash, expiresAt: row.expires_at }
 }
 
@@ -139,11 +140,8 @@ export const redeemLoginLink = (deps: SessionDeps, teamId: string, token: string
   const now = deps.clock()
   const link = repo.redeemLoginLink(deps.meta, hashToken(token), now)
   if (!link || link.team_id !== teamId) return undefined
-  let key: ApiKey | null = null
-  if (link.api_key_id !== null) {
-    key = findActiveApiKeyById(deps.meta, teamId, link.api_key_id, now) ?? null
-    if (!key) return undefined
-  }
+  const key = liveKey(deps.meta, teamId, link.api_key_id, now)
+  if (key === undefined) return undefined
   const owner = { teamId, key }
   return startSession(deps, owner, by(owner), 'login_link')
 }

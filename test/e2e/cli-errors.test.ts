@@ -18,6 +18,7 @@ const RULE = '00000000-0000-4000-8000-000000000000'
 const COMMANDS: { command: string; missing?: string[]; bad: string[] }[] = [
   { command: 'export', missing: [], bad: ['--project', 'x', '--format'] },
   { command: 'init', bad: ['--port', 'abc'] },
+  { command: 'open', bad: ['--data-dir'] },
   { command: 'search', missing: [], bad: ['--project', 'x', '--limit'] },
   { command: 'serve', bad: ['--port', '70000'] },
   { command: 'status', bad: ['--data-dir'] },
