@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js'
 import type { Engine } from '../engine/engine.js'
 import type { MetaDb } from '../meta/db.js'
 import { AccessLog } from './plugins/access-log.js'
+import { consoleRoutes, setSecurityHeaders } from './routes/console.js'
 import { registerAuth } from './plugins/auth.js'
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js'
 import { genReqId } from './plugins/request-id.js'
@@ -158,6 +159,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   // Set first thing, so every response (errors, 404, 204) carries it.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id)
+    setSecurityHeaders(reply)
     done()
   })
   registerErrorHandling(app)
@@ -189,6 +191,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   await app.register(lokiRoutes, deps)
   await app.register(elasticsearchRoutes, deps)
   await app.register(loginRoutes, deps)
+  await app.register(consoleRoutes, deps)
   await app.register(
     async (api) => {
       await api.register(healthRoutes, deps)

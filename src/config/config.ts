@@ -31,6 +31,16 @@ const jsonText = (v: unknown): unknown => {
   }
 }
 
+/** CSP source expressions a header may carry: keywords, schemes, hosts (with * and a port), no ';' or quotes else. */
+const FRAME_SOURCE = /^(?:'self'|'none'|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?(?:\/[A-Za-z0-9._~\/-]*)?)$/
+const frameAncestors = z
+  .string()
+  .trim()
+  .min(1)
+  .max(1000)
+  .refine((v) => v.split(/\s+/).every((s) => FRAME_SOURCE.test(s)), "must be CSP frame-ancestors sources separated by spaces, e.g. 'self' https://grafana.example.com")
+  .refine((v) => !v.split(/\s+/).includes("'none'") || v.trim() === "'none'", "'none' cannot be combined with other sources")
+
 export const SyslogListenerSchema = z
   .object({
     protocol: z.enum(['tcp', 'udp']),
@@ -179,6 +189,16 @@ export const ConfigSchema = z
       .object({
         /** How long a browser session (POST /sessions, a login link) lasts, in hours; it ends sooner when its key does. */
         session_hours: z.coerce.number().int().min(1).max(24 * 30).default(12),
+      })
+      .strict()
+      .prefault({}),
+    viewer: z
+      .object({
+        /**
+         * Who may frame /embed: the CSP frame-ancestors sources, space-separated ('self', 'none',
+         * https://grafana.example.com, *.example.com). Every other page may not be framed at all.
+         */
+        frame_ancestors: frameAncestors.default("'self'"),
       })
       .strict()
       .prefault({}),

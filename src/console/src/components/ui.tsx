@@ -1,0 +1,157 @@
+import type { ComponentChildren } from 'preact'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { ApiError } from '../api.js'
+
+// Small shared building blocks; pages compose them and keep no styling of their own beyond
+// class names from styles.css.
+
+export const ErrorBanner = ({ error }: { error: unknown }) => {
+  if (!error) return null
+  const e = error instanceof ApiError ? error : undefined
+  return (
+    <div class="error-banner" role="alert">
+      <strong>{e ? e.code : 'error'}</strong> {error instanceof Error ? error.message : String(error)}
+      {e && e.details.length > 0 && (
+        <ul>
+          {e.details.map((d) => (
+            <li key={d.field}>
+              <code>{d.field}</code>: {d.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  )
+}
+
+/** Copies `text`; says "Copied" for a moment. */
+export const CopyButton = ({ text, label = 'Copy', class: cls }: { text: string; label?: string; class?: string }) => {
+  const [done, setDone] = useState(false)
+  return (
+    <button
+      type="button"
+      class={`btn small ${cls ?? ''}`}
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text)
+        } catch {
+          // Clipboard API needs a secure context; fall back to a selection copy.
+          const area = document.createElement('textarea')
+          area.value = text
+          document.body.appendChild(area)
+          area.select()
+          document.execCommand('copy')
+          area.remove()
+        }
+        setDone(true)
+        setTimeout(() => setDone(false), 1200)
+      }}
+    >
+      {done ? 'Copied' : label}
+    </button>
+  )
+}
+
+/** A side panel or dialog closed by Esc, its close button or (dialogs) a click outside. */
+export const Panel = ({ title, onClose, children, kind = 'drawer', testId }: { title: ComponentChildren; onClose: () => void; children: ComponentChildren; kind?: 'drawer' | 'dialog'; testId?: string }) => {
+  const ref = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation()
+        onClose()
+      }
+    }
+    addEventListener('keydown', onKey)
+    ref.current?.focus()
+    return () => removeEventListener('keydown', onKey)
+  }, [onClose])
+  const body = (
+    <div class={kind} ref={ref} tabIndex={-1} role="dialog" aria-label={typeof title === 'string' ? title : undefined} data-testid={testId}>
+      <header class="panel-head">
+        <h2>{title}</h2>
+        <button type="button" class="btn ghost" aria-label="Close" onClick={onClose}>
+          ✕
+        </button>
+      </header>
+      <div class="panel-body">{children}</div>
+    </div>
+  )
+  return kind === 'dialog' ? (
+    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
+      {body}
+    </div>
+  ) : (
+    body
+  )
+}
+
+/** Asks before a destructive action; the user types `confirmText` when given. */
+export const ConfirmDialog = ({ title, message, confirmLabel = 'Delete', confirmText, onConfirm, onClose }: { title: string; message: ComponentChildren; confirmLabel?: string; confirmText?: string; onConfirm: () => Promise<void>; onClose: () => void }) => {
+  const [typed, setTyped] = useState('')
+  const [error, setError] = useState<unknown>()
+  const [busy, setBusy] = useState(false)
+  return (
+    <Panel kind="dialog" title={title} onClose={onClose} testId="confirm">
+      <p>{message}</p>
+      {confirmText && (
+        <label>
+          Type <code>{confirmText}</code> to confirm
+          <input value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoFocus />
+        </label>
+      )}
+      <ErrorBanner error={error} />
+      <div class="actions">
+        <button type="button" class="btn" onClick={onClose}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          class="btn danger"
+          disabled={busy || (confirmText !== undefined && typed !== confirmText)}
+          onClick={async () => {
+            setBusy(true)
+            try {
+              await onConfirm()
+              onClose()
+            } catch (err) {
+              setError(err)
+            } finally {
+              setBusy(false)
+            }
+          }}
+        >
+          {confirmLabel}
+        </button>
+      </div>
+    </Panel>
+  )
+}
+
+/** Data loaded for a page: reload() after a change; error shown by the page. */
+export const useLoad = <T,>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } => {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true })
+  const [tick, setTick] = useState(0)
+  useEffect(() => {
+    const ctl = new AbortController()
+    setState((s) => ({ ...s, loading: true }))
+    load(ctl.signal).then(
+      (data) => !ctl.signal.aborted && setState({ data, error: undefined, loading: false }),
+      (error) => !ctl.signal.aborted && setState((s) => ({ data: s.data, error, loading: false })),
+    )
+    return () => ctl.abort()
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick])
+  return { ...state, reload: () => setTick((t) => t + 1) }
+}
+
+export const formatTime = (iso: string): string => {
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0')
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
+}
+
+export const formatCount = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(n))
+
+export const formatBytes = (n: number): string => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`)

@@ -1,0 +1,5 @@
+export const Alerts = () => (
+  <main class="page">
+    <h1>Alerts</h1>
+  </main>
+)

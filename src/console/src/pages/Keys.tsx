@@ -1,0 +1,5 @@
+export const Keys = () => (
+  <main class="page">
+    <h1>Keys</h1>
+  </main>
+)

@@ -1,0 +1,5 @@
+export const Projects = () => (
+  <main class="page">
+    <h1>Projects</h1>
+  </main>
+)
