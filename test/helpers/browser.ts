@@ -54,8 +54,12 @@ export const newContext = async (browser: Browser, options: { colorScheme?: 'lig
 const watchPage = (page: Page, problems: PageProblems): void => {
   page.on('pageerror', (err) => problems.errors.push(`${page.url()}: ${err.message}`))
   page.on('console', (msg) => {
-    // Chromium logs CSP refusals on the console too; a failed fetch the app handles is not an error.
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) problems.csp.push({ directive: 'console', blocked: msg.text(), source: '', page: page.url() })
+    // Chromium also logs each CSP refusal (already in problems.csp) on the console; a failed
+    // fetch the app handles is not an error. Anything else logged as an error is.
+    if (msg.type() !== 'error') return
+    const text = msg.text()
+    if (/Content Security Policy|Failed to load resource/i.test(text)) return
+    problems.errors.push(`${page.url()}: console: ${text}`)
   })
 }
 
