@@ -38,8 +38,9 @@ const frameAncestors = z
   .trim()
   .min(1)
   .max(1000)
-  .refine((v) => v.split(/\s+/).every((s) => FRAME_SOURCE.test(s)), "must be CSP frame-ancestors sources separated by spaces, e.g. 'self' https://grafana.example.com")
-  .refine((v) => !v.split(/\s+/).includes("'none'") || v.trim() === "'none'", "'none' cannot be combined with other sources")
+  .regex(/^[\x21-\x7e ]+$/, 'must be printable ASCII and spaces (it becomes a header)')
+  .refine((v) => v.split(/ +/).every((s) => FRAME_SOURCE.test(s)), "must be CSP frame-ancestors sources separated by spaces, e.g. 'self' https://grafana.example.com")
+  .refine((v) => !v.split(/ +/).includes("'none'") || v.trim() === "'none'", "'none' cannot be combined with other sources")
 
 export const SyslogListenerSchema = z
   .object({

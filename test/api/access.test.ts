@@ -1,3 +1,4 @@
+import { CONSOLE_PAGES } from '../../src/api/routes/console.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RouteEntry } from '../../src/api/plugins/auth.js'
 import { insertEvent } from '../../src/meta/alerts.js'
@@ -132,11 +133,13 @@ const call = (route: RouteEntry, headers: Record<string, string>) => {
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
-  it('has a sample request for every protected route and only health, the OpenAPI document and the browser-session routes (which check their own credential) are open', () => {
+  it('has a sample request for every protected route and only health, the OpenAPI document and the browser-session routes (which check their own credential) and the console's pages and assets are open', () => {
     const samples = sampleRequests()
     const missing = protectedRoutes().map((r) => `${r.method} ${r.url}`).filter((k) => !samples[k])
     expect(missing).toEqual([])
-    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(['/api/v1/healthz', '/api/v1/openapi.json', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/sessions/current', '/healthz', '/login'])
+    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(
+      [...CONSOLE_PAGES, '/api/v1/healthz', '/api/v1/openapi.json', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/sessions/current', '/assets/:file', '/embed', '/healthz', '/login'].sort(),
+    )
   })
 
   it('refuses no token, malformed headers, unknown, expired and revoked keys, and the wrong kind of token', async () => {

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { CONSOLE_DIR, CONSOLE_PAGES } from '../../src/api/routes/console.js'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RouteAuth } from '../../src/api/plugins/auth.js'
@@ -101,6 +104,8 @@ interface RouteSpec {
   samples: Sample[]
 }
 
+/** A built script of the console (its name carries a content hash), as index.html loads it. */
+const consoleAsset = (): string => /src="(\/assets\/[^"]+\.js)"/.exec(readFileSync(path.join(CONSOLE_DIR, 'index.html'), 'utf8'))![1]!
 const none: RouteAuth = { kind: 'none' }
 const ingest: RouteAuth = { kind: 'ingest' }
 const team = (scope: Scope, teamWide?: true, openOnLoopback?: true): RouteAuth => ({
@@ -128,6 +133,10 @@ const routes = (): Record<string, RouteSpec> => ({
   'GET /api/v1/healthz': { auth: none, samples: one('filtered', 200, () => ({ url: '/api/v1/healthz' })) },
   // The public contract: no data in it, so open like health.
   'GET /api/v1/openapi.json': { auth: none, samples: one('filtered', 200, () => ({ url: '/api/v1/openapi.json' })) },
+  // The console's assets need no token; every API call it makes does (API.md "Web console").
+  ...Object.fromEntries(CONSOLE_PAGES.map((page) => [`GET ${page}`, { auth: none, samples: one('filtered', 200, () => ({ url: page })) }])),
+  'GET /embed': { auth: none, samples: one('filtered', 200, () => ({ url: '/embed?token=x' })) },
+  'GET /assets/:file': { auth: none, samples: one('filtered', 200, () => ({ url: consoleAsset() })) },
   // Open to this machine's scraper; from elsewhere (or through a proxy) a team key for all projects.
   'GET /metrics': {
     auth: team('logs:read', true, true),

@@ -1,3 +1,4 @@
+import { CONSOLE_PAGES } from '../../src/api/routes/console.js'
 import { gzipSync } from 'node:zlib'
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -247,6 +248,10 @@ describe('fuzz corpus over every route', () => {
       'GET /healthz': { ignoresInput: true },
       'GET /api/v1/healthz': { ignoresInput: true },
       'GET /api/v1/openapi.json': { ignoresInput: true },
+      // The console's pages: one HTML document whatever the query (the app reads it, not serve).
+      ...Object.fromEntries(CONSOLE_PAGES.map((page) => [`GET ${page}`, { ignoresInput: true }])),
+      'GET /embed': { ignoresInput: true, query: { base: {}, fields: { token: [...LONG, ...SQLISH.slice(0, 3), ''] } } },
+      'GET /assets/:file': { params: { file: 'nope-00000000.js' } },
       'GET /metrics': { ignoresInput: true },
       'GET /api/v1/logs/projects': { query: page },
       'POST /api/v1/logs/projects': {
@@ -439,7 +444,7 @@ describe('fuzz corpus over every route', () => {
 
   /** Routes the app does not have: only "not 5xx, with the envelope" (auth.ts decides 401/404). */
   const unknownRoutes = (): Fuzz[] =>
-    ['/', '/api', '/api/v1', '/api/v2/logs/projects', '/api/v1/logs/projects/x/y/z', '/api/v1/admin', '/api/v1/logs/%ZZ', `/api/v1/${'x'.repeat(3000)}`, '/healthz/', '/.env', '/api/v1/../../etc/passwd'].flatMap((url) =>
+    ['/index.html', '/assets', '/assets/', '/embed/x', '/api', '/api/v1', '/api/v2/logs/projects', '/api/v1/logs/projects/x/y/z', '/api/v1/admin', '/api/v1/logs/%ZZ', `/api/v1/${'x'.repeat(3000)}`, '/healthz/', '/.env', '/api/v1/../../etc/passwd'].flatMap((url) =>
       [{}, bearer(tokens.team!), bearer(tokens.ingest!), bearer('kr_live_' + 'z'.repeat(32))].flatMap((headers) =>
         (['GET', 'POST', 'DELETE', 'OPTIONS', 'PATCH'] as const).map((method) => ({ method, url, headers, label: 'unknown route' })),
       ),
