@@ -60,8 +60,11 @@ const staleBuild = (): string[] => {
   const stale: string[] = []
   for (const dir of ['src', 'commands']) {
     for (const file of readdirSync(path.join(repo, dir), { recursive: true, encoding: 'utf8' })) {
-      if (!file.endsWith('.ts')) continue
-      const built = path.join(repo, 'dist', dir, file.replace(/\.ts$/, '.js'))
+      if (!/\.(ts|tsx|css|html)$/.test(file)) continue
+      // The console (src/console) is bundled by Vite: its build is dist/console/index.html.
+      const bundled = file.startsWith(`console${path.sep}`)
+      if (!bundled && !file.endsWith('.ts')) continue
+      const built = bundled ? path.join(repo, 'dist', 'console', 'index.html') : path.join(repo, 'dist', dir, file.replace(/\.ts$/, '.js'))
       if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(repo, dir, file)).mtimeMs) stale.push(path.join(dir, file))
     }
   }
@@ -107,7 +110,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 describe('the npm package', () => {
   it('holds what runs and nothing of the repo besides', () => {
-    for (const needed of ['bin/run.js', 'dist/commands/init.js', 'dist/commands/serve.js', 'dist/src/version.js', 'templates/krafter.yaml', 'templates/krafter-logs.service', 'README.md', 'package.json', 'examples/README.md', 'examples/pino-transport.mjs']) {
+    for (const needed of ['bin/run.js', 'dist/commands/init.js', 'dist/commands/serve.js', 'dist/src/version.js', 'templates/krafter.yaml', 'templates/krafter-logs.service', 'README.md', 'package.json', 'examples/README.md', 'examples/pino-transport.mjs', 'dist/console/index.html', 'dist/console/embed.html']) {
       expect(files).toContain(needed)
     }
     for (const file of files) {
@@ -148,6 +151,13 @@ describe('the npm package', () => {
       const health = await fetch(`${url}/healthz`)
       expect(health.status).toBe(200)
       expect(((await health.json()) as { status: string }).status).toBe('ok')
+      // The console comes built in the tarball: the installed serve answers / and its assets.
+      const page = await fetch(`${url}/`)
+      expect(page.status).toBe(200)
+      const html = await page.text()
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+      expect(script).toBeDefined()
+      expect((await fetch(`${url}${script}`)).status).toBe(200)
     } finally {
       serve.kill('SIGTERM')
     }
