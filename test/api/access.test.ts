@@ -133,7 +133,7 @@ const call = (route: RouteEntry, headers: Record<string, string>) => {
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
-  it('has a sample request for every protected route and only health, the OpenAPI document and the browser-session routes (which check their own credential) and the console's pages and assets are open', () => {
+  it('has a sample request for every protected route and only health, the OpenAPI document and the browser-session routes (which check their own credential) and the console pages and assets are open', () => {
     const samples = sampleRequests()
     const missing = protectedRoutes().map((r) => `${r.method} ${r.url}`).filter((k) => !samples[k])
     expect(missing).toEqual([])
