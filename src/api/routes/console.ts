@@ -57,6 +57,9 @@ const AssetParams = z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,120}\.(j
 const EmbedQuery = z.object({ token: z.string().max(4096).optional() }).strict()
 const PageQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
+const Html = z.string().meta({ description: 'The page (text/html)' })
+const File = z.string().meta({ description: 'The file, as its extension says (text/javascript, text/css, …)' })
+
 interface Asset {
   body: Buffer
   gzip: Buffer
@@ -97,9 +100,9 @@ export const consoleRoutes = async (fastify: FastifyInstance, deps: AppContext):
     void reply.header('content-security-policy', consolePolicy("'none'"))
     return send(request, reply, 'index.html', 'no-cache')
   }
-  for (const url of CONSOLE_PAGES) app.get(url, { config: open, schema: { querystring: PageQuery, response: errorResponses } }, page)
+  for (const url of CONSOLE_PAGES) app.get(url, { config: open, schema: { querystring: PageQuery, response: { 200: Html, ...errorResponses } } }, page)
 
-  app.get('/embed', { config: open, schema: { querystring: EmbedQuery, response: errorResponses } }, async (request, reply) => {
+  app.get('/embed', { config: open, schema: { querystring: EmbedQuery, response: { 200: Html, ...errorResponses } } }, async (request, reply) => {
     // The viewer token is checked by the API calls the page makes; framing is what config allows.
     const ancestors = deps.config.viewer.frame_ancestors
     reply.removeHeader('x-frame-options')
@@ -107,7 +110,7 @@ export const consoleRoutes = async (fastify: FastifyInstance, deps: AppContext):
     return send(request, reply, 'embed.html', 'no-store')
   })
 
-  app.get('/assets/:file', { config: open, schema: { params: AssetParams, response: errorResponses } }, async (request, reply) =>
+  app.get('/assets/:file', { config: open, schema: { params: AssetParams, response: { 200: File, ...errorResponses } } }, async (request, reply) =>
     send(request, reply, path.join('assets', request.params.file), 'public, max-age=31536000, immutable'),
   )
 }
