@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core'
+import type { Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newContext, screenshotPath } from '../helpers/browser.js'
 import { type ConsoleServer, startConsoleServer } from '../helpers/console.js'
@@ -147,6 +147,44 @@ describe('console facets sidebar', () => {
     await expect.poll(() => new URL(page.url()).searchParams.get('facets')).toBe(null)
     await expect.poll(() => page.locator('[data-testid=facet-value][data-field="metadata.http.status"]').count()).toBe(0)
 
+    expect(problems).toEqual({ csp: [], errors: [] })
+    await context.close()
+  })
+
+  it('keeps the previous values in place, dimmed, while reloading, and aborts a request the next filters replace', async () => {
+    const { context, problems } = await newContext(server.browser)
+    const page = await context.newPage()
+    await signIn(page, `/?project=${project.id}`)
+    await expect.poll(() => total(page)).toBe(12)
+    const before = { aside: await page.locator('[data-testid=facets]').boundingBox(), row: await row(page, 'service', 'billing').boundingBox() }
+
+    // Hold the sidebar's requests at the network so the reload state can be looked at.
+    const held: Route[] = []
+    const failed: string[] = []
+    page.on('requestfailed', (r) => void (r.url().includes('/logs/facets') && failed.push(r.url())))
+    await page.route('**/api/v1/logs/facets?*', (route) => void held.push(route))
+    await row(page, 'service', 'api').locator('[data-testid=facet-include]').click()
+    await expect.poll(() => held.length).toBe(1)
+    expect(new URL(held[0]!.request().url()).searchParams.get('q')).toBe('service:api')
+    expect(await page.getAttribute('[data-testid=facets]', 'aria-busy')).toBe('true')
+    expect(await page.getAttribute('[data-testid=facets]', 'class')).toContain('stale')
+    expect((await rowsOf(page)).filter((r) => r.field === 'service').map((r) => [r.value, r.count])).toEqual([['api', 7], ['worker', 3], ['billing', 2]])
+    expect({ aside: await page.locator('[data-testid=facets]').boundingBox(), row: await row(page, 'service', 'billing').boundingBox() }).toEqual(before)
+
+    // New filters before the answer: the held request is aborted, only the new one counts.
+    await row(page, 'service', 'worker').locator('[data-testid=facet-include]').click()
+    await expect.poll(() => held.length).toBe(2)
+    await expect.poll(() => failed).toEqual([held[0]!.request().url()])
+    await held[1]!.continue()
+    await page.unroute('**/api/v1/logs/facets?*')
+    // Both services at once match nothing; both stay listed as included, to be clicked off.
+    await expect.poll(() => total(page)).toBe(0)
+    expect(new URL(page.url()).searchParams.get('q')).toBe('service:api service:worker')
+    expect(await rowsOf(page)).toEqual([
+      { field: 'service', value: 'api', count: 0, state: 'included' },
+      { field: 'service', value: 'worker', count: 0, state: 'included' },
+    ])
+    expect(await page.getAttribute('[data-testid=facets]', 'class')).not.toContain('stale')
     expect(problems).toEqual({ csp: [], errors: [] })
     await context.close()
   })
