@@ -100,5 +100,11 @@ export const request = async <T = unknown>(method: string, path: string, options
 export const api = async <T = unknown>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> =>
   (await request<{ data: T }>(method, path, options))?.data as T
 
+/**
+ * The URL of an event stream (live tail). EventSource cannot set headers: the cookie
+ * authenticates the console, and the embed viewer's token goes as `?token=` (API.md).
+ */
+export const eventStreamUrl = (path: string, query: Query): string => apiUrl(path, bearerToken ? { ...query, token: bearerToken } : query)
+
 /** A download link for GET endpoints that stream a file (export); the cookie authenticates it. */
 export const downloadUrl = (path: string, query: Query): string => apiUrl(path, query)
