@@ -71,6 +71,8 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
   const [scrollTop, setScrollTop] = useState(0)
   const [viewport, setViewport] = useState(600)
   const [selected, setSelected] = useState(-1)
+  const selectedRef = useRef(selected)
+  selectedRef.current = selected
   const painted = useRef(false)
   const generation = useRef(0)
   const filtersKey = JSON.stringify(filters)
@@ -156,14 +158,16 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
       if (e.key !== 'j' && e.key !== 'k' && e.key !== 'Enter' && e.key !== 'o') return
       if (!rows.length) return
       if (e.key === 'Enter' || e.key === 'o') {
-        if (selected >= 0 && rows[selected]) {
+        const at = selectedRef.current
+        if (at >= 0 && rows[at]) {
           e.preventDefault()
-          onOpen(rows[selected]!)
+          onOpen(rows[at]!)
         }
         return
       }
       e.preventDefault()
-      const next = Math.max(0, Math.min(rows.length - 1, selected + (e.key === 'j' ? 1 : -1)))
+      const next = Math.max(0, Math.min(rows.length - 1, selectedRef.current + (e.key === 'j' ? 1 : -1)))
+      selectedRef.current = next
       setSelected(next)
       const el = scroller.current
       if (el) {
@@ -174,7 +178,7 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
     }
     addEventListener('keydown', onKey)
     return () => removeEventListener('keydown', onKey)
-  }, [rows, selected, onOpen])
+  }, [rows, onOpen])
 
   const firstLoad = loading && rows.length === 0 && !error
   return (
