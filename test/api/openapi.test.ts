@@ -98,6 +98,7 @@ const EXAMPLE_ENDPOINTS: Record<string, string> = {
   Context: 'GET /logs/context',
   Facets: 'GET /logs/facets',
   Patterns: 'GET /logs/patterns',
+  'Preview a rule': 'POST /logs/alerts/preview',
 }
 
 interface Example {
