@@ -97,6 +97,8 @@ describe('the web console at /', () => {
     expect(embed.headers['cache-control']).toBe('no-store')
     expect(directives(embed.headers['content-security-policy'] as string)).toMatchObject({ 'script-src': "'self'", 'frame-ancestors': "'self'" })
     expect(embed.body).toBe(readFileSync(path.join(CONSOLE_DIR, 'embed.html'), 'utf8'))
+    // The viewer keeps its own state in the URL beside the token, so a reload works.
+    expect((await t.app.inject({ url: '/embed?token=abc&q=level%3Aerror&view=tail&range=6h&entry=x' })).statusCode).toBe(200)
 
     expect((await t.app.inject({ url: `/embed?token=${'a'.repeat(5000)}` })).json().error.details).toEqual([expect.objectContaining({ field: 'token' })])
   })

@@ -54,7 +54,8 @@ const TYPES: Record<string, string> = {
 }
 /** Built asset names: Vite's `name-hash.ext`, no path separators, no dots but the extension's. */
 const AssetParams = z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,120}\.(js|css|svg|png|woff2)$/, 'not an asset of the console') }).strict()
-const EmbedQuery = z.object({ token: z.string().max(4096).optional() }).strict()
+/** The viewer page's own state (q, range, view, entry…) rides in its URL beside the token, as on the console's pages. */
+const EmbedQuery = z.object({ token: z.string().max(4096).optional() }).catchall(z.union([z.string(), z.array(z.string())]))
 const PageQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
 const Html = z.string().meta({ description: 'The page (text/html)' })

@@ -61,7 +61,7 @@ const Embed = () => {
   }, [])
 
   if (!claims) return <Message title="No viewer token">This viewer needs a link with a valid viewer token (?token=…). Ask for a new link.</Message>
-  if (expired) return <Message title="This viewer link has expired">Viewer links are valid for a limited time. Ask for a new link.</Message>
+  if (expired) return <Message title="This viewer link is not valid">It has expired or was changed: viewer links are valid for a limited time. Ask for a new link.</Message>
   const state = { ...readState(route.query), project: claims.project }
   if (state.view === 'patterns') state.view = 'list'
   const lead = (
