@@ -66,11 +66,45 @@ const headersFor = (method: string, hasBody: boolean): Record<string, string> =>
   return headers
 }
 
+/**
+ * What the user waits for goes first. The engine answers one query at a time, so when a change
+ * of filters sends the search, the histogram and the facets at once, the search would wait for
+ * the other two. A `high` request (the first page of results) is sent as it is made; a `low` one
+ * (histogram, facets) lets the requests of the same render go out first, then waits until no
+ * `high` request is in flight (at most LOW_WAIT_MS, so a slow search never hides the rest).
+ */
+export type Priority = 'high' | 'low'
+const LOW_WAIT_MS = 1500
+const highInFlight = new Set<Promise<unknown>>()
+const afterHigh = async (signal?: AbortSignal): Promise<void> => {
+  await new Promise((r) => setTimeout(r, 0))
+  if (highInFlight.size === 0 || signal?.aborted) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([Promise.allSettled([...highInFlight]), new Promise((r) => (timer = setTimeout(r, LOW_WAIT_MS)))])
+  clearTimeout(timer)
+}
+
+type RequestOptions = { query?: Query; body?: unknown; signal?: AbortSignal; priority?: Priority }
+
 /** The whole envelope of a call (for lists: data, has_more, cursor; for search also stats). */
-export const request = async <T = unknown>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> => {
+export const request = async <T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> => {
+  if (options.priority === 'low') {
+    await afterHigh(options.signal)
+    if (options.signal?.aborted) throw new DOMException('Aborted', 'AbortError')
+  }
+  const sent = send<T>(method, path, options)
+  if (options.priority === 'high') {
+    highInFlight.add(sent)
+    void sent.finally(() => highInFlight.delete(sent)).catch(() => undefined)
+  }
+  return sent
+}
+
+const send = async <T>(method: string, path: string, options: RequestOptions): Promise<T> => {
   let res: Response
   try {
     res = await fetch(apiUrl(path, options.query), {
+      priority: options.priority ?? 'auto',
       method,
       headers: headersFor(method, options.body !== undefined),
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -97,7 +131,7 @@ export const request = async <T = unknown>(method: string, path: string, options
 }
 
 /** The `data` of a call. */
-export const api = async <T = unknown>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> =>
+export const api = async <T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> =>
   (await request<{ data: T }>(method, path, options))?.data as T
 
 /**

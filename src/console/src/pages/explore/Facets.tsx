@@ -68,7 +68,7 @@ export const FacetsSidebar = (props: FacetsProps) => {
     if (!filters.project_id) return
     const ctl = new AbortController()
     setLoading(true)
-    api<FacetsAnswer>('GET', '/logs/facets', { query: { ...filters, fields: fieldsKey, limit: LIMIT }, signal: ctl.signal }).then(
+    api<FacetsAnswer>('GET', '/logs/facets', { query: { ...filters, fields: fieldsKey, limit: LIMIT }, signal: ctl.signal, priority: 'low' }).then(
       (answer) => {
         if (ctl.signal.aborted) return
         setData(answer)

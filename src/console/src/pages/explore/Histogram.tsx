@@ -60,7 +60,7 @@ export const Histogram = ({ filters, onZoom }: HistogramProps) => {
     if (!filters.project_id) return
     const ctl = new AbortController()
     setLoading(true)
-    api<StatsAnswer>('GET', '/logs/stats', { query: { ...filters }, signal: ctl.signal }).then(
+    api<StatsAnswer>('GET', '/logs/stats', { query: { ...filters }, signal: ctl.signal, priority: 'low' }).then(
       (a) => {
         if (ctl.signal.aborted) return
         setAnswer(a)
@@ -85,21 +85,32 @@ export const Histogram = ({ filters, onZoom }: HistogramProps) => {
     return () => mq.removeEventListener('change', fn)
   }, [])
 
+  // The chart is made once per set of levels (and theme); new answers only replace its data.
+  const range = useRef<[number, number]>([0, 1])
+  const drawnFor = useRef<string>('')
+  const marked = useRef(true)
   useEffect(() => {
     const el = box.current
     if (!el || !answer) return
     const { levels, data } = stackOf(answer)
+    range.current = [Date.parse(answer.from) / 1000, Date.parse(answer.to) / 1000]
+    marked.current = false
+    const key = `${levels.join(',')}|${scheme}`
+    if (plot.current && drawnFor.current === key) {
+      plot.current.setData(data)
+      return
+    }
+    drawnFor.current = key
     const drawnLevels = [...levels].reverse()
     const axis = { stroke: levelColour('debug'), grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.25)' } }
     const bars = uPlot.paths.bars!({ size: [0.9, 64], gap: 1 })
-    let marked = false
     const opts: uPlot.Options = {
       width: el.clientWidth || 800,
       height: HEIGHT,
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
-      scales: { x: { time: true, range: [Date.parse(answer.from) / 1000, Date.parse(answer.to) / 1000] }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true, range: () => range.current }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
       axes: [{ ...axis }, { ...axis, size: 44, values: (_u, ticks) => ticks.map((t) => formatCount(t)) }],
       series: [{}, ...drawnLevels.map((l) => ({ label: l, stroke: levelColour(l), fill: levelColour(l), width: 0, paths: bars, points: { show: false } }))],
       hooks: {
@@ -115,8 +126,8 @@ export const Histogram = ({ filters, onZoom }: HistogramProps) => {
         setCursor: [(u) => setHover(u.cursor.idx ?? null)],
         draw: [
           () => {
-            if (marked) return
-            marked = true
+            if (marked.current) return
+            marked.current = true
             performance.mark('krafter:histogram-drawn')
           },
         ],
@@ -124,6 +135,11 @@ export const Histogram = ({ filters, onZoom }: HistogramProps) => {
     }
     plot.current?.destroy()
     plot.current = new uPlot(opts, data, el)
+  }, [answer, scheme])
+
+  useEffect(() => {
+    const el = box.current
+    if (!el) return
     const ro = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: HEIGHT }))
     ro.observe(el)
     return () => {
@@ -131,7 +147,7 @@ export const Histogram = ({ filters, onZoom }: HistogramProps) => {
       plot.current?.destroy()
       plot.current = null
     }
-  }, [answer, scheme])
+  }, [])
 
   const total = answer?.buckets.reduce((s, b) => s + b.total, 0)
   const shown = hover !== null && answer?.buckets[hover] ? answer.buckets[hover] : undefined

@@ -73,6 +73,7 @@ export const QueryBar = ({ value, onSubmit, error, filters }: QueryBarProps) => 
     api<{ fields: Record<string, { value: string; count: number }[]> }>('GET', '/logs/facets', {
       query: { project_id: filters.project_id, from: filters.from, to: filters.to, fields: VALUE_FIELDS.join(','), limit: 20 },
       signal: ctl.signal,
+      priority: 'low',
     }).then(
       (a) => !ctl.signal.aborted && setValues(a.fields),
       () => undefined,

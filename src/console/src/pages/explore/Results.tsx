@@ -82,7 +82,7 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
     const ctl = new AbortController()
     const gen = ++generation.current
     setLoading(true)
-    request<SearchPage>('GET', '/logs/search', { query: { ...filters, limit: PAGE_SIZE }, signal: ctl.signal }).then(
+    request<SearchPage>('GET', '/logs/search', { query: { ...filters, limit: PAGE_SIZE }, signal: ctl.signal, priority: 'high' }).then(
       (page) => {
         if (ctl.signal.aborted) return
         painted.current = false
