@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Engine } from '../engine/engine.js'
 import { logTable } from '../engine/schema.js'
 import { errorMessage } from '../errors.js'
-import { compileQuery } from '../logs/query/compile.js'
+import { compileQuery, type Params } from '../logs/query/compile.js'
 import { parseQuery } from '../logs/query/parse.js'
 import { compileFilters, searchLogs, selectRows, type LogEntry } from '../logs/search.js'
 import * as repo from '../meta/alerts.js'
@@ -11,39 +11,44 @@ import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
 import { getProject } from '../meta/projects.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { checkCondition, inCooldown, type Measurement } from './condition.js'
 import type { Notification, NotificationKind } from './messages.js'
 import type { Notifier } from './notify.js'
 
 /** Entries shown in a notification. */
 export const SAMPLE_ENTRIES = 5
 
-export interface Measurement {
-  matched: number
-  total: number
-  /** What the condition compares: the count, or the matching share in percent. */
-  value: number
-  threshold: number
-  holds: boolean
-}
+export type { Measurement } from './condition.js'
 
 /**
- * Counts, in one statement, the entries of the rule's window that match its query and all
- * entries of the window (for rates). The query is compiled like a search: bound parameters,
- * and the project and time range at the top level.
+ * The statement counting, over [fromMs, toMs), the entries a rule's query matches and all
+ * entries of its project (for rates). The query is compiled like a search: bound parameters,
+ * and the project and time range at the top level. `groupBy` splits the counts by a key
+ * computed per entry (the preview's minutes, preview.ts), answered as column `bucket`.
  */
-export const measureRule = async (engine: Engine, rule: repo.AlertRule, now: Date): Promise<Measurement> => {
-  const toMs = now.getTime()
-  const base = compileFilters({ project_id: rule.project_id, from: toMs - rule.condition.window_minutes * 60_000, to: toMs }, now)
+export const ruleCountsSql = (
+  engine: Engine,
+  rule: Pick<repo.RuleFields, 'project_id' | 'query'>,
+  range: { fromMs: number; toMs: number },
+  now: Date,
+  groupBy?: (params: Params) => string,
+): { sql: string; params: Params } => {
+  const base = compileFilters({ project_id: rule.project_id, from: range.fromMs, to: range.toMs }, now)
   const node = parseQuery(rule.query)
   const matches = node.type === 'all' ? '1' : compileQuery(node, base.params)
-  const sql = `SELECT countIf(${matches}) AS matched, count() AS total FROM ${logTable(engine)} WHERE ${base.where}`
-  const { rows } = await selectRows<{ matched: number | string; total: number | string }>(engine, sql, base.params, { measure: false })
-  const matched = Number(rows[0]?.matched ?? 0)
-  const total = Number(rows[0]?.total ?? 0)
-  const c = rule.condition
-  if (c.type === 'count') return { matched, total, value: matched, threshold: c.threshold, holds: matched >= c.threshold }
-  const value = total === 0 ? 0 : Math.round((matched / total) * 10_000) / 100
-  return { matched, total, value, threshold: c.threshold_percent, holds: total >= c.min_entries && value >= c.threshold_percent }
+  const counts = `countIf(${matches}) AS matched, count() AS total`
+  const sql = groupBy
+    ? `SELECT ${groupBy(base.params)} AS bucket, ${counts} FROM ${logTable(engine)} WHERE ${base.where} GROUP BY bucket`
+    : `SELECT ${counts} FROM ${logTable(engine)} WHERE ${base.where}`
+  return { sql, params: base.params }
+}
+
+/** Counts the rule's window ending at `now`, in one statement, and checks its condition. */
+export const measureRule = async (engine: Engine, rule: repo.AlertRule, now: Date): Promise<Measurement> => {
+  const toMs = now.getTime()
+  const { sql, params } = ruleCountsSql(engine, rule, { fromMs: toMs - rule.condition.window_minutes * 60_000, toMs }, now)
+  const { rows } = await selectRows<{ matched: number | string; total: number | string }>(engine, sql, params, { measure: false })
+  return checkCondition(rule.condition, Number(rows[0]?.matched ?? 0), Number(rows[0]?.total ?? 0))
 }
 
 /** A few of the newest entries the rule matches in its window, for the notification. */
@@ -159,8 +164,7 @@ export class AlertEvaluator {
         repo.recordEvaluation(meta, rule.id, { at: now, value: m.value, error: null })
         return { rule_id: rule.id, outcome: 'still_firing', measurement: m, event_id: active.id }
       }
-      const lastFired = rule.last_fired_at ? Date.parse(rule.last_fired_at) : null
-      if (lastFired !== null && now.getTime() - lastFired < rule.cooldown_minutes * 60_000) {
+      if (inCooldown(rule.last_fired_at ? Date.parse(rule.last_fired_at) : null, now.getTime(), rule.cooldown_minutes)) {
         repo.recordEvaluation(meta, rule.id, { at: now, value: m.value, error: null })
         return { rule_id: rule.id, outcome: 'cooldown', measurement: m }
       }

@@ -79,7 +79,8 @@ const ChannelInput = z.discriminatedUnion('type', [EmailChannelInput, WebhookCha
   error: 'must be {"type": "email", "to": […]} or {"type": "webhook", "url": …}',
 })
 
-const ruleFields = {
+/** The fields of a rule, one schema each (also what a preview of a rule takes: preview.ts). */
+export const ruleFields = {
   project_id: z.uuid('must be a project id (UUID)'),
   name: z.string().trim().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters'),
   query: z.string().trim().min(1, 'must be a q-language query').max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`),
@@ -156,15 +157,10 @@ const assertWebhookTargets = (deps: AlertDeps, channels: z.infer<typeof ChannelI
   })
 }
 
-/** Checks what zod cannot: the query parses, the project is the team's, webhooks get a secret. */
-const resolveFields = (
-  deps: AlertDeps,
-  teamId: string,
-  input: Omit<repo.RuleFields, 'channels'> & { channels: z.infer<typeof ChannelInput>[] },
-  previous?: repo.AlertRule,
-): repo.RuleFields => {
+/** A rule's query must parse; its error names the field `query` (the q language's own errors name `q`). */
+export const assertRuleQuery = (query: string): void => {
   try {
-    parseQuery(input.query)
+    parseQuery(query)
   } catch (err) {
     if (err instanceof AppError) {
       throw new AppError('validation_error', err.message.replace(/^Invalid q/, 'Invalid query'), {
@@ -173,6 +169,16 @@ const resolveFields = (
     }
     throw err
   }
+}
+
+/** Checks what zod cannot: the query parses, the project is the team's, webhooks get a secret. */
+const resolveFields = (
+  deps: AlertDeps,
+  teamId: string,
+  input: Omit<repo.RuleFields, 'channels'> & { channels: z.infer<typeof ChannelInput>[] },
+  previous?: repo.AlertRule,
+): repo.RuleFields => {
+  assertRuleQuery(input.query)
   if (!getProject(deps.meta, teamId, input.project_id)) {
     throw new AppError('validation_error', 'Invalid project_id: no such project', {
       details: [{ field: 'project_id', message: 'is not a project of this team' }],

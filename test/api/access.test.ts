@@ -93,6 +93,11 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
     body: { project_id: projectA.id, name: 'x', query: 'x', condition: { type: 'count', threshold: 1, window_minutes: 1 }, channels: [{ type: 'email', to: ['a@b.co'] }] },
     projectScoped: true,
   },
+  'POST /api/v1/logs/alerts/preview': {
+    url: '/logs/alerts/preview',
+    body: { project_id: projectA.id, query: 'level:error', condition: { type: 'count', threshold: 1, window_minutes: 5 } },
+    projectScoped: true,
+  },
   'GET /api/v1/logs/alerts/:id': { url: `/logs/alerts/${ruleA}`, projectScoped: true },
   'PUT /api/v1/logs/alerts/:id': { url: `/logs/alerts/${ruleA}`, body: { enabled: false }, projectScoped: true },
   'DELETE /api/v1/logs/alerts/:id': { url: `/logs/alerts/${ruleA}`, projectScoped: true },

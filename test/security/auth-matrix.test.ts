@@ -216,6 +216,14 @@ const routes = (): Record<string, RouteSpec> => ({
       body: { project_id: projectA.id, name: `r-${unique()}`, query: 'x', condition: { type: 'count', threshold: 1, window_minutes: 1 }, channels: [{ type: 'email', to: ['oncall@example.com'] }] },
     })),
   },
+  // A read with a body: logs:read, and a key limited to other projects gets 403.
+  'POST /api/v1/logs/alerts/preview': {
+    auth: team('logs:read'),
+    samples: one('project', 200, () => ({
+      url: '/api/v1/logs/alerts/preview',
+      body: { project_id: projectA.id, query: 'level:error', condition: { type: 'count', threshold: 1, window_minutes: 5 }, hours: 1 },
+    })),
+  },
   'GET /api/v1/logs/alerts/:id': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alerts/${ruleA}` })) },
   'PUT /api/v1/logs/alerts/:id': { auth: team('logs:write'), samples: one('project', 200, () => ({ url: `/api/v1/logs/alerts/${ruleA}`, body: { cooldown_minutes: 20 } })) },
   'DELETE /api/v1/logs/alerts/:id': { auth: team('logs:write'), samples: one('project', 204, async () => ({ url: `/api/v1/logs/alerts/${await newRule(projectA.id)}` })) },

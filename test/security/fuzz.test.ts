@@ -282,6 +282,23 @@ describe('fuzz corpus over every route', () => {
       'GET /api/v1/logs/export': { query: { base: filters.base, fields: { ...filters.fields, format: ['xml', 'CSV', '', 'csv,json'], limit: LIMITS, order: ['up'] } } },
       'GET /api/v1/logs/alerts': { query: { base: {}, fields: { ...page.fields, project_id: BAD_UUIDS } } },
       'POST /api/v1/logs/alerts': { body: { base: rule, fields: ruleFields } },
+      // On the seeded project, so fuzzed queries reach the compiler and the engine; the rule-form
+      // fields the preview ignores get a few values (ignored: answered 200).
+      'POST /api/v1/logs/alerts/preview': {
+        body: {
+          base: { project_id: project.id, query: 'level:error', condition: { type: 'count', threshold: 1, window_minutes: 5 }, hours: 1 },
+          fields: {
+            project_id: [...ruleFields.project_id, NOWHERE],
+            query: ruleFields.query,
+            condition: ruleFields.condition,
+            cooldown_minutes: ruleFields.cooldown_minutes,
+            hours: [...JSON_VALUES, 169, 1.5, '24'],
+            name: [null, { a: 1 }],
+            channels: [[{ type: 'sms' }]],
+            enabled: ['maybe'],
+          },
+        },
+      },
       'GET /api/v1/logs/alerts/:id': { params: { id: NOWHERE } },
       'PUT /api/v1/logs/alerts/:id': { params: { id: NOWHERE }, body: { base: { name: 'renamed' }, fields: ruleFields } },
       'DELETE /api/v1/logs/alerts/:id': { params: { id: NOWHERE } },

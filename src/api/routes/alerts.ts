@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { sendTestNotification } from '../../alerts/evaluate.js'
+import { AlertPreviewInput, previewRule } from '../../alerts/preview.js'
 import {
   AlertCreateInput,
   AlertUpdateInput,
@@ -21,7 +22,7 @@ import type { AppContext } from '../app.js'
 import { assertProjectAccess, teamOf } from '../plugins/auth.js'
 import { ok, okPage } from '../respond.js'
 import { actorOf } from '../audit.js'
-import { AlertEvent, AlertRule, AlertTestResult, envelope, errorResponses, NoContent, pageEnvelope } from '../schemas/index.js'
+import { AlertEvent, AlertPreview, AlertRule, AlertTestResult, envelope, errorResponses, NoContent, pageEnvelope } from '../schemas/index.js'
 import { ListQuery as EventsQuery, NoQuery, page, read, write } from '../route-config.js'
 
 const IdParams = z.object({ id: z.uuid('must be an id (UUID)') }).strict()
@@ -48,6 +49,16 @@ export const alertRoutes = async (fastify: FastifyInstance, deps: AppContext): P
     const { teamId } = assertProjectAccess(request, request.body.project_id)
     return reply.status(201).send(ok(request, createRule(deps, teamId, request.body, actorOf(request))))
   })
+
+  // A read: previewing writes nothing, so logs:read (a POST for its body; sessions still need CSRF).
+  app.post(
+    '/logs/alerts/preview',
+    { config: read, schema: { body: AlertPreviewInput, querystring: NoQuery, response: { 200: envelope(AlertPreview), ...errorResponses } } },
+    async (request) => {
+      const { teamId } = assertProjectAccess(request, request.body.project_id)
+      return ok(request, await previewRule(deps, teamId, request.body))
+    },
+  )
 
   app.get('/logs/alerts/:id', { config: read, schema: { params: IdParams, querystring: NoQuery, response: { 200: envelope(AlertRule), ...errorResponses } } }, async (request) =>
     ok(request, presentRule(rule(request, request.params.id))),

@@ -8,6 +8,7 @@ import { LEVELS } from '../../logs/fields.js'
 import type { ProjectUsage, ProjectView, ProjectWithToken } from '../../logs/projects.js'
 import type { KeyView } from '../../access/keys.js'
 import type { AlertEventView, AlertRuleView } from '../../alerts/rules.js'
+import type { AlertPreview as AlertPreviewView } from '../../alerts/preview.js'
 import type { DeliveryResult } from '../../alerts/notify.js'
 import type { IngestResult } from '../../ingest/pipeline.js'
 import type { LogEntry, StatsResult } from '../../logs/search.js'
@@ -171,6 +172,23 @@ const Delivery = z.object({
 export const AlertTestResult = z
   .object({ rule_id: z.string(), notification_id: z.string(), ok: z.boolean(), deliveries: z.array(Delivery) })
   .meta({ id: 'AlertTestResult' })
+
+const PreviewPoint = z.object({
+  time: Time.meta({ description: 'An evaluation instant; its window is the window_minutes before it' }),
+  matching: z.number().int().meta({ description: 'Entries of the window the query matches' }),
+  total: z.number().int().meta({ description: 'All entries of the project in the window' }),
+  met: z.boolean().meta({ description: 'Whether the condition held' }),
+})
+export const AlertPreview = z
+  .object({
+    from: Time,
+    to: Time,
+    step_minutes: z.number().int(),
+    firings: z.number().int().meta({ description: 'How many firings the evaluator would have opened' }),
+    fired_at: z.array(Time).meta({ description: 'The instants they would have opened, oldest first' }),
+    points: z.array(PreviewPoint).meta({ description: 'Every evaluation instant, oldest first; the last one is `to`' }),
+  })
+  .meta({ id: 'AlertPreview' })
 
 export const IngestAnswer = z
   .object({
@@ -369,6 +387,7 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof AlertRule>, AlertRuleView>>,
   Assert<Same<z.output<typeof AlertEvent>, AlertEventView>>,
   Assert<Same<z.output<typeof AlertTestResult>['deliveries'][number], DeliveryResult>>,
+  Assert<Same<z.output<typeof AlertPreview>, AlertPreviewView>>,
   Assert<Same<z.output<typeof IngestAnswer>, IngestResult>>,
   Assert<Same<z.output<typeof Entry>, LogEntry>>,
   Assert<Same<z.output<typeof StatsAnswer>['data'] & { stats: { elapsed_ms: number } }, StatsResult>>,
