@@ -180,3 +180,169 @@ describe('console projects page', () => {
     await context.close()
   })
 })
+
+/** Four errors at one instant (so they share every evaluation window), as a burst. */
+const burst = (at: number, n = 4) => Array.from({ length: n }, (_, i) => ({ timestamp: new Date(at).toISOString(), level: 'error', service: 'pay', stream: 'app', message: `payment ${i} declined by bank`, metadata: {} }))
+
+/** The preview's firing count once it is not loading (null while it is). */
+const previewFirings = async (page: Page): Promise<string | null> => {
+  const el = page.locator('[data-testid=alert-preview]')
+  return (await el.getAttribute('data-state')) === 'ready' ? el.getAttribute('data-firings') : null
+}
+
+describe('console alerts page', () => {
+  it('creates a rule with a 24 h preview that counts the bursts ingested, toggles it, tests it, and acknowledges and resolves its firing', async () => {
+    const project = await server.project('payments')
+    const now = Date.now()
+    const hour = 3_600_000
+    // Three past bursts hours apart and one a minute ago (which also makes the rule fire now),
+    // among info entries that the query does not match.
+    await server.ingest(project.ingest_token, [
+      ...burst(now - 20 * hour),
+      ...burst(now - 10 * hour),
+      ...burst(now - 3 * hour),
+      ...burst(now - 60_000),
+      ...Array.from({ length: 12 }, (_, i) => ({ timestamp: new Date(now - i * 2 * hour).toISOString(), level: 'info', service: 'pay', stream: 'app', message: 'payment accepted', metadata: {} })),
+    ])
+
+    const { context, problems, page } = await open()
+    const previews: string[] = []
+    page.on('request', (r) => void (r.url().endsWith('/logs/alerts/preview') && previews.push(r.postData() ?? '')))
+    await signIn(page, '/alerts')
+    await page.waitForSelector('[data-testid=alert-rules][aria-busy=false]')
+    await page.click('[data-testid=alert-new]')
+    const form = page.locator('[data-testid=alert-form]')
+    await form.locator('select[name=project_id]').selectOption(project.id)
+    await form.locator('input[name=name]').fill('Declined payments')
+    await form.locator('input[name=query]').fill('level:error declined')
+    await form.locator('input[name=threshold]').fill('3')
+    await form.locator('input[name=window_minutes]').fill('10')
+    // Each burst holds at one instant: four firings, each marked on the sparkline.
+    await expect.poll(() => previewFirings(page), { timeout: 15_000 }).toBe('4')
+    expect(await page.textContent('[data-testid=alert-preview]')).toContain('Would have fired 4 times in the last 24 h')
+    expect(await page.locator('[data-testid=alert-preview-met]').count()).toBe(4)
+    expect(await page.locator('[data-testid=alert-preview-fired]').count()).toBe(4)
+    // The last request carried the whole form as it stands.
+    expect(JSON.parse(previews.at(-1)!)).toMatchObject({ project_id: project.id, query: 'level:error declined', condition: { type: 'count', threshold: 3, window_minutes: 10 }, cooldown_minutes: 15 })
+
+    // A threshold above the bursts: never.
+    await form.locator('input[name=threshold]').fill('5')
+    await expect.poll(() => previewFirings(page)).toBe('0')
+    // A rate rule: 4 of the 5 entries in the window of each burst (one with an info entry) or 4 of 4.
+    await page.check('[data-testid=condition-rate]')
+    await form.locator('input[name=threshold_percent]').fill('50')
+    await form.locator('input[name=min_entries]').fill('4')
+    await expect.poll(() => previewFirings(page)).toBe('4')
+    await page.check('[data-testid=condition-count]')
+    await form.locator('input[name=threshold]').fill('3')
+    await expect.poll(() => previewFirings(page)).toBe('4')
+
+    // A malformed query: the 400 names the field, and no count is shown.
+    await form.locator('input[name=query]').fill('level:error (declined')
+    await page.waitForSelector('[data-testid=alert-preview-error][data-field=query]')
+    expect(await page.getAttribute('[data-testid=alert-preview]', 'data-firings')).toBe(null)
+    expect(await page.textContent('[data-testid=alert-preview-error]')).toContain('query')
+
+    // Typing in bursts sends one request per pause: the edits below make at most two.
+    const before = previews.length
+    await form.locator('input[name=query]').fill('')
+    await form.locator('input[name=query]').pressSequentially('level:error declined')
+    await expect.poll(() => previewFirings(page)).toBe('4')
+    expect(previews.length - before).toBeLessThanOrEqual(2)
+
+    // Channels: the default e-mail channel replaced by a webhook; cooldown 0 keeps the default rule shape valid.
+    await form.locator('[data-testid=channel] button:has-text("Remove")').click()
+    await page.click('[data-testid=add-webhook]')
+    await form.locator('input[name="channels.0.url"]').fill('ftp://nowhere')
+    await form.locator('input[name=name]').press('Enter')
+    await page.waitForSelector('[data-testid=alert-form] [data-testid=field-error][data-field="channels.0.url"]')
+    await form.locator('input[name="channels.0.url"]').fill(hooks.url('/ops'))
+    const shot = screenshotPath('alert-form')
+    if (shot) await page.screenshot({ path: shot })
+    await form.locator('input[name="channels.0.url"]').press('Enter')
+    // The generated webhook secret is shown once.
+    await page.waitForSelector('[data-testid=alert-created] [data-testid=webhook-secret]')
+    expect(await page.textContent('[data-testid=webhook-secret]')).toMatch(/^whsec_/)
+    await page.click('[data-testid=alert-created] button:has-text("Done")')
+
+    const rules = (await server.api('GET', `/logs/alerts?project_id=${project.id}`)).body.data
+    expect(rules).toHaveLength(1)
+    const rule = rules[0]
+    expect(rule).toMatchObject({ name: 'Declined payments', query: 'level:error declined', condition: { type: 'count', threshold: 3, window_minutes: 10 }, channels: [{ type: 'webhook', url: hooks.url('/ops') }], enabled: true })
+    const row = page.locator(`[data-testid=alert-rule][data-id="${rule.id}"]`)
+    await row.waitFor()
+    expect(await row.textContent()).toContain('≥ 3 matching in 10 min')
+
+    // Disable and enable again: the switch says it, the API agrees.
+    await row.locator('[data-testid=alert-enabled]').click()
+    await expect.poll(() => row.getAttribute('data-enabled')).toBe('false')
+    expect(await row.locator('[data-testid=alert-enabled]').getAttribute('aria-checked')).toBe('false')
+    expect((await server.api('GET', `/logs/alerts/${rule.id}`)).body.data.enabled).toBe(false)
+    await row.locator('[data-testid=alert-enabled]').click()
+    await expect.poll(() => row.getAttribute('data-enabled')).toBe('true')
+    expect((await server.api('GET', `/logs/alerts/${rule.id}`)).body.data.enabled).toBe(true)
+
+    // The rule's page: a test notification reaches the webhook and its result is shown.
+    await row.locator('[data-testid=alert-open]').click()
+    await expect.poll(() => new URL(page.url()).searchParams.get('rule')).toBe(rule.id)
+    await page.click('[data-testid=alert-test]')
+    await page.waitForSelector('[data-testid=alert-test-result]')
+    expect(await page.getAttribute('[data-testid=alert-test-result]', 'data-ok')).toBe('true')
+    expect(await page.$$eval('[data-testid=test-delivery]', (els) => els.map((e) => [e.getAttribute('data-channel'), e.getAttribute('data-ok')]))).toEqual([['webhook', 'true']])
+    expect(hooks.at('/ops').some((h) => JSON.parse(h.raw).type === 'alert.test')).toBe(true)
+
+    // serve's evaluator (every 5 s here) finds the burst of a minute ago and opens a firing.
+    const event = page.locator('[data-testid=alert-event]').first()
+    await expect.poll(
+      async () => {
+        await page.click('[data-testid=events-refresh]')
+        await page.waitForSelector('[data-testid=alert-events][aria-busy=false]')
+        return event.getAttribute('data-status').catch(() => null)
+      },
+      { timeout: 30_000, interval: 1000 },
+    ).toBe('open')
+    // The rule's page now has its last evaluation; the list shows the rule firing.
+    expect(await page.textContent('[data-testid=alert-detail]')).not.toContain('not evaluated yet')
+    const shot2 = screenshotPath('alert-rule')
+    if (shot2) await page.screenshot({ path: shot2 })
+    await page.keyboard.press('Escape')
+    await page.waitForSelector('[data-testid=alert-detail]', { state: 'detached' })
+    expect(new URL(page.url()).searchParams.get('rule')).toBe(null)
+    await expect.poll(() => row.getAttribute('data-state')).toBe('firing')
+    const shot3 = screenshotPath('alerts')
+    if (shot3) await page.screenshot({ path: shot3 })
+    await page.goBack()
+    await page.waitForSelector('[data-testid=alert-detail] [data-testid=alert-event]')
+    await event.locator('[data-testid=event-ack]').click()
+    await expect.poll(() => event.getAttribute('data-status')).toBe('acknowledged')
+    expect(await event.locator('[data-testid=event-ack]').count()).toBe(0)
+    await event.locator('[data-testid=event-resolve]').click()
+    await expect.poll(() => event.getAttribute('data-status')).toBe('resolved')
+    expect(await event.locator('button').count()).toBe(0)
+    expect(await event.textContent()).toContain('by hand')
+    const events = (await server.api('GET', `/logs/alerts/${rule.id}/events`)).body.data
+    expect(events[0]).toMatchObject({ status: 'resolved', resolved_by: 'manual', acknowledged_at: expect.any(String) })
+    await expect.poll(() => row.getAttribute('data-state')).toBe('ok')
+
+    // Edit from the rule's page: the form holds the rule, the new threshold is saved.
+    await page.click('[data-testid=alert-detail-edit]')
+    const edit = page.locator('[data-testid=alert-form]')
+    expect(await edit.locator('input[name=query]').inputValue()).toBe('level:error declined')
+    await edit.locator('input[name=threshold]').fill('4')
+    await expect.poll(() => previewFirings(page)).toBe('4')
+    await edit.locator('input[name=threshold]').press('Enter')
+    await page.waitForSelector('[data-testid=alert-form]', { state: 'detached' })
+    await expect.poll(() => row.textContent()).toContain('≥ 4 matching in 10 min')
+    expect((await server.api('GET', `/logs/alerts/${rule.id}`)).body.data.condition.threshold).toBe(4)
+
+    // Delete by typing its name.
+    await page.click('[data-testid=alert-delete]')
+    await page.fill('[data-testid=confirm-input]', 'Declined payments')
+    await page.click('[data-testid=confirm-button]')
+    await page.waitForSelector('[data-testid=alert-detail]', { state: 'detached' })
+    await expect.poll(() => page.locator(`[data-testid=alert-rule][data-id="${rule.id}"]`).count()).toBe(0)
+    expect((await server.api('GET', `/logs/alerts/${rule.id}`)).status).toBe(404)
+    expect(problems).toEqual({ csp: [], errors: [] })
+    await context.close()
+  })
+})

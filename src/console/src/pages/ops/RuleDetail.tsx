@@ -10,15 +10,25 @@ import { fetchAll, timeOrNever } from './common.js'
 const REFRESH_MS = 15_000
 
 /** One rule: what it watches, a test notification, deletion, and its firings with ack/resolve. */
-export const RuleDetail = ({ rule, projectName, onClose, onEdit, onChanged, onDeleted }: { rule: AlertRule; projectName: string; onClose: () => void; onEdit: () => void; onChanged: () => void; onDeleted: () => void }) => {
+export const RuleDetail = ({ rule: given, projectName, onClose, onEdit, onChanged, onDeleted }: { rule: AlertRule; projectName: string; onClose: () => void; onEdit: () => void; onChanged: () => void; onDeleted: () => void }) => {
   const { canWrite } = useSession()
-  const events = useLoad((signal) => fetchAll<AlertEvent>(`/logs/alerts/${rule.id}/events`, signal), [rule.id])
+  // The rule read again with its firings, so its last evaluation is current after a refresh.
+  const live = useLoad(async (signal) => {
+    const [fresh, list] = await Promise.all([api<AlertRule>('GET', `/logs/alerts/${given.id}`, { signal }), fetchAll<AlertEvent>(`/logs/alerts/${given.id}/events`, signal)])
+    return { rule: fresh, events: list }
+  }, [given.id, given.updated_at])
+  const rule = live.data?.rule.id === given.id && live.data.rule.updated_at >= given.updated_at ? live.data.rule : given
+  const events = { data: live.data?.rule.id === given.id ? live.data.events : undefined, error: live.error, loading: live.loading }
+  const refresh = () => {
+    live.reload()
+    onChanged()
+  }
   const [test, setTest] = useState<{ busy: boolean; result?: TestResult; error?: unknown }>({ busy: false })
   const [deleting, setDeleting] = useState(false)
   const [actionError, setActionError] = useState<unknown>()
   const [busyEvent, setBusyEvent] = useState<string>()
   useEffect(() => {
-    const t = setInterval(() => document.visibilityState === 'visible' && events.reload(), REFRESH_MS)
+    const t = setInterval(() => document.visibilityState === 'visible' && refresh(), REFRESH_MS)
     return () => clearInterval(t)
   })
 
@@ -27,11 +37,10 @@ export const RuleDetail = ({ rule, projectName, onClose, onEdit, onChanged, onDe
     setActionError(undefined)
     try {
       await api<AlertEvent>('PATCH', `/logs/alert-events/${event.id}`, { body: { status } })
-      events.reload()
-      onChanged()
+      refresh()
     } catch (err) {
       setActionError(err)
-      events.reload()
+      refresh()
     } finally {
       setBusyEvent(undefined)
     }
@@ -126,7 +135,7 @@ export const RuleDetail = ({ rule, projectName, onClose, onEdit, onChanged, onDe
       <section class="ops-section">
         <header class="section-head">
           <h2>Firings</h2>
-          <button type="button" class="btn small" data-testid="events-refresh" onClick={events.reload}>
+          <button type="button" class="btn small" data-testid="events-refresh" onClick={refresh}>
             Refresh
           </button>
         </header>
