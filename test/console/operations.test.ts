@@ -346,3 +346,141 @@ describe('console alerts page', () => {
     await context.close()
   })
 })
+
+describe('console API keys page', () => {
+  it('creates a read-only key shown once; signed in with it the console has no write buttons, and revoking it ends that session', async () => {
+    // A project the key may read, with a rule that has fired, and one it may not.
+    const inventory = await server.project('inventory')
+    const hidden = await server.project('hidden')
+    await server.ingest(inventory.ingest_token, burst(Date.now() - 30_000))
+    const created = await server.api('POST', '/logs/alerts', {
+      project_id: inventory.id,
+      name: 'Inventory errors',
+      query: 'level:error',
+      condition: { type: 'count', threshold: 1, window_minutes: 60 },
+      channels: [{ type: 'webhook', url: hooks.url('/inventory') }],
+    })
+    expect(created.status).toBe(201)
+    const ruleId = created.body.data.id
+    await expect.poll(async () => (await server.api('GET', `/logs/alerts/${ruleId}/events`)).body.data.length, { timeout: 30_000, interval: 500 }).toBe(1)
+
+    const admin = await open()
+    await signIn(admin.page, '/keys')
+    await admin.page.waitForSelector('[data-testid=keys][aria-busy=false]')
+    await admin.page.click('[data-testid=key-new]')
+    const form = admin.page.locator('[data-testid=key-form]')
+    await form.locator('input[name=name]').fill('dashboard')
+    expect(await admin.page.isChecked('[data-testid="scope-logs:read"]')).toBe(true)
+    expect(await admin.page.isChecked('[data-testid="scope-logs:write"]')).toBe(false)
+    await admin.page.check('[data-testid=projects-some]')
+    await form.locator(`[data-testid=key-project][data-name=inventory]`).check()
+    await admin.page.selectOption('[data-testid=key-expiry]', '30')
+    await form.locator('input[name=name]').press('Enter')
+    const keyBox = admin.page.locator('[data-testid=api-key]')
+    await keyBox.waitFor()
+    const key = (await keyBox.textContent())!
+    expect(key).toMatch(/^kr_live_[a-z0-9]{32}$/)
+    expect(await admin.page.textContent('[data-testid=key-created]')).toContain('you will not see this again')
+    expect(await admin.page.locator('[data-testid=key-created] button', { hasText: 'Copy' }).count()).toBe(1)
+    await admin.page.click('[data-testid=key-created] button:has-text("Done")')
+
+    const listed = (await server.api('GET', '/keys')).body.data.find((k: { name: string }) => k.name === 'dashboard')
+    expect(listed).toMatchObject({ scopes: ['logs:read'], project_ids: [inventory.id], status: 'active', prefix: key.slice(0, 12) })
+    const days = (Date.parse(listed.expires_at) - Date.now()) / 86_400_000
+    expect(days).toBeGreaterThan(29.9)
+    expect(days).toBeLessThanOrEqual(30)
+    const row = admin.page.locator(`[data-testid=key-row][data-id="${listed.id}"]`)
+    await row.waitFor()
+    expect(await row.textContent()).toContain('inventory')
+    expect(await row.textContent()).toContain(`${key.slice(0, 12)}…`)
+    await admin.page.reload()
+    await row.waitFor()
+    expect(await admin.page.content()).not.toContain(key)
+    const shot = screenshotPath('keys')
+    if (shot) await admin.page.screenshot({ path: shot })
+
+    // Signed in with the read-only key: its project only, and no way to change anything.
+    const ro = await open()
+    await signIn(ro.page, '/projects', key)
+    await ro.page.waitForSelector('[data-testid=projects][aria-busy=false]')
+    expect(await ro.page.textContent('.topnav')).toContain('read-only')
+    expect(await ro.page.locator('.topnav a').allTextContents()).toEqual(['Explore', 'Projects', 'Alerts'])
+    expect(await ro.page.$$eval('[data-testid=project-row]', (els) => els.map((e) => e.getAttribute('data-name')))).toEqual(['inventory'])
+    expect(await ro.page.locator(`[data-testid=project-row][data-id="${hidden.id}"]`).count()).toBe(0)
+    /** Every button on the page but the harmless ones. */
+    const writeButtons = () => ro.page.$$eval('button', (els) => els.map((e) => e.textContent!.trim()).filter((t) => !/^(Sign out|Refresh|\d+ days|✕|Copy)$/.test(t)))
+    expect(await writeButtons()).toEqual([])
+    await ro.page.click('[data-testid=project-row] a')
+    await ro.page.waitForSelector('[data-testid=usage-today]')
+    await ro.page.waitForSelector('[data-testid=streams]')
+    expect(await ro.page.locator('[data-testid=project-edit], [data-testid=project-rotate], [data-testid=project-delete]').count()).toBe(0)
+    expect(await writeButtons()).toEqual([])
+
+    await ro.page.click('.topnav >> text=Alerts')
+    const ruleRow = ro.page.locator(`[data-testid=alert-rule][data-id="${ruleId}"]`)
+    await ruleRow.waitFor()
+    expect(await ruleRow.getAttribute('data-state')).toBe('firing')
+    expect(await ro.page.locator('[data-testid=alert-new], [data-testid=alert-enabled], [data-testid=alert-edit]').count()).toBe(0)
+    expect(await ruleRow.locator('[data-testid=alert-enabled-text]').textContent()).toBe('on')
+    expect(await writeButtons()).toEqual([])
+    await ruleRow.locator('[data-testid=alert-open]').click()
+    await ro.page.waitForSelector('[data-testid=alert-event][data-status=open]')
+    expect(await ro.page.locator('[data-testid=alert-test], [data-testid=alert-delete], [data-testid=alert-detail-edit], [data-testid=event-ack], [data-testid=event-resolve]').count()).toBe(0)
+    expect(await writeButtons()).toEqual([])
+    // The admin pages are not there for it.
+    await ro.page.goto(`${server.url}/keys`)
+    await ro.page.waitForSelector('main h1')
+    expect(await ro.page.textContent('main h1')).toBe('Not found')
+
+    // Revoked from the admin's console: the read-only console's next request shows sign-in.
+    await row.locator('[data-testid=key-revoke]').click()
+    expect(await admin.page.textContent('[data-testid=confirm]')).toContain(key.slice(0, 12))
+    await admin.page.click('[data-testid=confirm-button]')
+    await expect.poll(() => row.getAttribute('data-status')).toBe('revoked')
+    expect(await row.locator('[data-testid=key-revoke]').count()).toBe(0)
+    await ro.page.click('.topnav >> text=Projects')
+    await ro.page.waitForSelector('input[name=api_key]')
+    expect((await server.api('GET', '/logs/projects', undefined, key)).status).toBe(401)
+
+    expect(admin.problems).toEqual({ csp: [], errors: [] })
+    expect(ro.problems).toEqual({ csp: [], errors: [] })
+    await admin.context.close()
+    await ro.context.close()
+  })
+})
+
+describe('console audit page', () => {
+  it('lists actions newest first, filters by action in the URL, and pages with Load more', async () => {
+    const project = await server.project('audited')
+    for (let i = 0; i < 60; i++) expect((await server.api('PUT', `/logs/projects/${project.id}`, { description: `revision ${i}` })).status).toBe(200)
+    const { context, problems, page } = await open()
+    await signIn(page, '/audit?action=project.update')
+    await page.waitForSelector('[data-testid=audit][aria-busy=false]')
+    const rows = () => page.$$eval('[data-testid=audit-entry]', (els) => els.map((e) => ({ action: e.getAttribute('data-action'), target: e.getAttribute('data-target'), time: e.querySelector('time')!.getAttribute('datetime')!, details: e.querySelector('.audit-details')!.textContent })))
+    const first = await rows()
+    expect(first).toHaveLength(50)
+    expect(new Set(first.map((r) => r.action))).toEqual(new Set(['project.update']))
+    // Newest first: the last revision heads the list.
+    expect(first[0]).toMatchObject({ target: project.id, details: JSON.stringify({ changes: { description: 'revision 59' } }) })
+    expect(first.map((r) => r.time)).toEqual([...first.map((r) => r.time)].sort().reverse())
+    expect(await page.locator('[data-testid=audit-end]').count()).toBe(0)
+    const shot = screenshotPath('audit')
+    if (shot) await page.screenshot({ path: shot })
+    // Load more until the end: every revision once, in order.
+    while ((await page.locator('[data-testid=audit-end]').count()) === 0) {
+      const n = (await rows()).length
+      await page.click('[data-testid=audit-more]')
+      await expect.poll(async () => (await rows()).length).toBeGreaterThan(n)
+      await page.waitForSelector('[data-testid=audit][aria-busy=false]')
+    }
+    const all = (await rows()).filter((r) => r.target === project.id)
+    expect(all.map((r) => JSON.parse(r.details!).changes.description)).toEqual(Array.from({ length: 60 }, (_, i) => `revision ${59 - i}`))
+    // Another action from the select: the URL follows, the rows are that action's.
+    await page.selectOption('[data-testid=audit-action]', 'project.create')
+    await expect.poll(() => new URL(page.url()).searchParams.get('action')).toBe('project.create')
+    await expect.poll(async () => (await rows()).some((r) => r.target === project.id && r.action === 'project.create')).toBe(true)
+    expect(new Set((await rows()).map((r) => r.action))).toEqual(new Set(['project.create']))
+    expect(problems).toEqual({ csp: [], errors: [] })
+    await context.close()
+  })
+})
