@@ -52,20 +52,34 @@ export const CopyButton = ({ text, label = 'Copy', class: cls }: { text: string;
   )
 }
 
+const openPanels: object[] = []
+
 /** A side panel or dialog closed by Esc, its close button or (dialogs) a click outside. */
 export const Panel = ({ title, onClose, children, kind = 'drawer', testId }: { title: ComponentChildren; onClose: () => void; children: ComponentChildren; kind?: 'drawer' | 'dialog'; testId?: string }) => {
   const ref = useRef<HTMLDivElement>(null)
+  // The latest onClose, so a parent passing a new function each render neither re-runs the
+  // effect nor moves the focus back to the panel while the user types in it.
+  const close = useRef(onClose)
+  close.current = onClose
   useEffect(() => {
+    const self = {}
+    openPanels.push(self)
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
+      // Esc closes the topmost panel only (a dialog opened from a drawer, not both).
+      if (e.key === 'Escape' && openPanels[openPanels.length - 1] === self) {
         e.stopPropagation()
-        onClose()
+        close.current()
       }
     }
     addEventListener('keydown', onKey)
-    ref.current?.focus()
-    return () => removeEventListener('keydown', onKey)
-  }, [onClose])
+    // The field marked autoFocus when there is one (a dynamically shown one is not focused by
+    // the browser), else the panel itself.
+    ;(ref.current?.querySelector<HTMLElement>('[autofocus]') ?? ref.current)?.focus()
+    return () => {
+      removeEventListener('keydown', onKey)
+      openPanels.splice(openPanels.indexOf(self), 1)
+    }
+  }, [])
   const body = (
     <div class={kind} ref={ref} tabIndex={-1} role="dialog" aria-label={typeof title === 'string' ? title : undefined} data-testid={testId}>
       <header class="panel-head">
@@ -93,37 +107,39 @@ export const ConfirmDialog = ({ title, message, confirmLabel = 'Delete', confirm
   const [busy, setBusy] = useState(false)
   return (
     <Panel kind="dialog" title={title} onClose={onClose} testId="confirm">
-      <p>{message}</p>
-      {confirmText && (
-        <label>
-          Type <code>{confirmText}</code> to confirm
-          <input value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoFocus />
-        </label>
-      )}
-      <ErrorBanner error={error} />
-      <div class="actions">
-        <button type="button" class="btn" onClick={onClose}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          class="btn danger"
-          disabled={busy || (confirmText !== undefined && typed !== confirmText)}
-          onClick={async () => {
-            setBusy(true)
-            try {
-              await onConfirm()
-              onClose()
-            } catch (err) {
-              setError(err)
-            } finally {
-              setBusy(false)
-            }
-          }}
-        >
-          {confirmLabel}
-        </button>
-      </div>
+      <form
+        onSubmit={async (e) => {
+          // A form, so Enter in the confirmation field confirms.
+          e.preventDefault()
+          if (busy || (confirmText !== undefined && typed !== confirmText)) return
+          setBusy(true)
+          try {
+            await onConfirm()
+            onClose()
+          } catch (err) {
+            setError(err)
+          } finally {
+            setBusy(false)
+          }
+        }}
+      >
+        <p>{message}</p>
+        {confirmText && (
+          <label>
+            Type <code>{confirmText}</code> to confirm
+            <input value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoFocus data-testid="confirm-input" />
+          </label>
+        )}
+        <ErrorBanner error={error} />
+        <div class="actions">
+          <button type="button" class="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="btn danger" data-testid="confirm-button" disabled={busy || (confirmText !== undefined && typed !== confirmText)}>
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
     </Panel>
   )
 }
