@@ -103,25 +103,16 @@ export const Panel = ({ title, onClose, children, kind = 'drawer', testId }: { t
 /** Asks before a destructive action; the user types `confirmText` when given. */
 export const ConfirmDialog = ({ title, message, confirmLabel = 'Delete', confirmText, onConfirm, onClose }: { title: string; message: ComponentChildren; confirmLabel?: string; confirmText?: string; onConfirm: () => Promise<void>; onClose: () => void }) => {
   const [typed, setTyped] = useState('')
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   return (
     <Panel kind="dialog" title={title} onClose={onClose} testId="confirm">
+      {/* A form, so Enter in the confirmation field confirms. */}
       <form
-        onSubmit={async (e) => {
-          // A form, so Enter in the confirmation field confirms.
-          e.preventDefault()
-          if (busy || (confirmText !== undefined && typed !== confirmText)) return
-          setBusy(true)
-          try {
-            await onConfirm()
-            onClose()
-          } catch (err) {
-            setError(err)
-          } finally {
-            setBusy(false)
-          }
-        }}
+        onSubmit={run(async () => {
+          if (confirmText !== undefined && typed !== confirmText) return
+          await onConfirm()
+          onClose()
+        })}
       >
         <p>{message}</p>
         {confirmText && (
@@ -144,21 +135,49 @@ export const ConfirmDialog = ({ title, message, confirmLabel = 'Delete', confirm
   )
 }
 
-/** Data loaded for a page: reload() after a change; error shown by the page. */
+/**
+ * A form's submit: `run(action)` is the form's onSubmit. It runs one action at a time, clears
+ * the last error first and keeps the new one for the form to show (ErrorBanner, field errors).
+ */
+export const useSubmit = (): { busy: boolean; error: unknown; setError: (error: unknown) => void; run: (action: () => Promise<void>) => (e: Event) => Promise<void> } => {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>()
+  const run = (action: () => Promise<void>) => async (e: Event) => {
+    e.preventDefault()
+    if (busy) return
+    setBusy(true)
+    setError(undefined)
+    try {
+      await action()
+    } catch (err) {
+      setError(err)
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { busy, error, setError, run }
+}
+
+/**
+ * Data loaded for a page: reload() after a change; error shown by the page. While the deps
+ * changed and their data is not in yet, `loading` is true from the very render that changed
+ * them (not one effect later), so nothing shows old data as current.
+ */
 export const useLoad = <T,>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } => {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true })
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean; key?: string }>({ data: undefined, error: undefined, loading: true })
   const [tick, setTick] = useState(0)
+  const key = JSON.stringify([...deps, tick])
   useEffect(() => {
     const ctl = new AbortController()
     setState((s) => ({ ...s, loading: true }))
     load(ctl.signal).then(
-      (data) => !ctl.signal.aborted && setState({ data, error: undefined, loading: false }),
-      (error) => !ctl.signal.aborted && setState((s) => ({ data: s.data, error, loading: false })),
+      (data) => !ctl.signal.aborted && setState({ data, error: undefined, loading: false, key }),
+      (error) => !ctl.signal.aborted && setState((s) => ({ data: s.data, error, loading: false, key })),
     )
     return () => ctl.abort()
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick])
-  return { ...state, reload: () => setTick((t) => t + 1) }
+  }, [key])
+  return { data: state.data, error: state.error, loading: state.loading || state.key !== key, reload: () => setTick((t) => t + 1) }
 }
 
 export const formatTime = (iso: string): string => {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api } from '../api.js'
-import { ConfirmDialog, ErrorBanner, Panel, useLoad } from '../components/ui.js'
+import { ConfirmDialog, ErrorBanner, Panel, useLoad, useSubmit } from '../components/ui.js'
 import type { Scope } from '../session.js'
 import { useSession } from '../session.js'
 import { fetchAll, FieldError, fieldErrors, loadProjects, type Project, SecretBox, timeOrNever, unplaced } from './ops/common.js'
@@ -143,8 +143,7 @@ const CreateKey = ({ projects, own, onClose }: { projects: Project[]; own: Scope
   const [projectIds, setProjectIds] = useState<string[]>([])
   const [expiry, setExpiry] = useState('never')
   const [date, setDate] = useState('')
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   const [created, setCreated] = useState<ApiKey>()
   const errors = fieldErrors(error)
   const toggle = <T,>(list: T[], item: T, on: boolean): T[] => (on ? [...list.filter((x) => x !== item), item] : list.filter((x) => x !== item))
@@ -177,19 +176,10 @@ const CreateKey = ({ projects, own, onClose }: { projects: Project[]; own: Scope
     <Panel title="New API key" onClose={onClose} testId="key-form">
       <form
         noValidate
-        onSubmit={async (e) => {
-          e.preventDefault()
-          setBusy(true)
-          setError(undefined)
-          try {
-            const body = { name, scopes, project_ids: limited ? projectIds : null, expires_at: expiresAt() }
-            setCreated(await api<ApiKey>('POST', '/keys', { body }))
-          } catch (err) {
-            setError(err)
-          } finally {
-            setBusy(false)
-          }
-        }}
+        onSubmit={run(async () => {
+          const body = { name, scopes, project_ids: limited ? projectIds : null, expires_at: expiresAt() }
+          setCreated(await api<ApiKey>('POST', '/keys', { body }))
+        })}
       >
         <label>
           Name

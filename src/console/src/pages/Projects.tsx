@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api } from '../api.js'
-import { ErrorBanner, formatTime, Panel, useLoad } from '../components/ui.js'
+import { ErrorBanner, formatTime, Panel, useLoad, useSubmit } from '../components/ui.js'
 import { useSession } from '../session.js'
 import { linkClick, navigate, useRoute } from '../url-state.js'
 import { FieldError, fieldErrors, intOf, loadProjects, type Project, SecretBox, unplaced } from './ops/common.js'
@@ -86,8 +86,7 @@ const CreateProject = ({ onClose, onCreated }: { onClose: () => void; onCreated:
   const [description, setDescription] = useState('')
   const [retention, setRetention] = useState('7')
   const [limit, setLimit] = useState('500')
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   const [created, setCreated] = useState<Project>()
   const errors = fieldErrors(error)
   if (created)
@@ -120,20 +119,11 @@ const CreateProject = ({ onClose, onCreated }: { onClose: () => void; onCreated:
     <Panel title="New project" onClose={onClose} testId="project-form">
       <form
         noValidate
-        onSubmit={async (e) => {
-          e.preventDefault()
-          setBusy(true)
-          setError(undefined)
-          try {
-            const body = { name, description: description.trim() ? description : null, retention_days: intOf(retention), daily_limit_mb: intOf(limit) }
-            setCreated(await api<Project>('POST', '/logs/projects', { body }))
-            onCreated()
-          } catch (err) {
-            setError(err)
-          } finally {
-            setBusy(false)
-          }
-        }}
+        onSubmit={run(async () => {
+          const body = { name, description: description.trim() ? description : null, retention_days: intOf(retention), daily_limit_mb: intOf(limit) }
+          setCreated(await api<Project>('POST', '/logs/projects', { body }))
+          onCreated()
+        })}
       >
         <label>
           Name

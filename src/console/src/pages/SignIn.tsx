@@ -1,30 +1,20 @@
 import { useState } from 'preact/hooks'
-import { ErrorBanner } from '../components/ui.js'
+import { ErrorBanner, useSubmit } from '../components/ui.js'
 import { type Session, signIn } from '../session.js'
 
 /** Paste a team key; it is sent once to POST /sessions and then forgotten (only the cookie stays). */
 export const SignIn = ({ onSignedIn }: { onSignedIn: (s: Session | null) => void }) => {
   const [key, setKey] = useState('')
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   return (
     <main class="signin">
       <form
         class="card"
-        onSubmit={async (e) => {
-          e.preventDefault()
-          setBusy(true)
-          setError(undefined)
-          try {
-            const s = await signIn(key.trim())
-            setKey('')
-            onSignedIn(s)
-          } catch (err) {
-            setError(err)
-          } finally {
-            setBusy(false)
-          }
-        }}
+        onSubmit={run(async () => {
+          const s = await signIn(key.trim())
+          setKey('')
+          onSignedIn(s)
+        })}
       >
         <h1>Krafter Logs</h1>
         <label>

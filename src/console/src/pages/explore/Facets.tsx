@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api } from '../../api.js'
-import { ErrorBanner, formatCount } from '../../components/ui.js'
+import { ErrorBanner, formatCount, useLoad } from '../../components/ui.js'
 import { clauseOf, type ExploreState, type Filters, hasClause, splitTopLevel } from './state.js'
 import './facets.css'
 
@@ -58,33 +58,13 @@ export const FacetsSidebar = (props: FacetsProps) => {
   const fields = [...BASE_FIELDS, ...state.facets.filter((f) => !(BASE_FIELDS as readonly string[]).includes(f))].slice(0, MAX_FIELDS)
   const fieldsKey = fields.join(',')
   const filtersKey = JSON.stringify(filters)
-  const [data, setData] = useState<FacetsAnswer>()
-  const [error, setError] = useState<unknown>()
-  const [loading, setLoading] = useState(true)
+  // filtersKey stands for filters (a new object each render must not reload).
+  const { data, error, loading } = useLoad(
+    (signal) => api<FacetsAnswer>('GET', '/logs/facets', { query: { ...filters, fields: fieldsKey, limit: LIMIT }, signal, priority: 'low' }),
+    [filtersKey, fieldsKey],
+  )
   const [adding, setAdding] = useState('')
   const [addError, setAddError] = useState('')
-
-  useEffect(() => {
-    if (!filters.project_id) return
-    const ctl = new AbortController()
-    setLoading(true)
-    api<FacetsAnswer>('GET', '/logs/facets', { query: { ...filters, fields: fieldsKey, limit: LIMIT }, signal: ctl.signal, priority: 'low' }).then(
-      (answer) => {
-        if (ctl.signal.aborted) return
-        setData(answer)
-        setError(undefined)
-        setLoading(false)
-      },
-      (err) => {
-        if (ctl.signal.aborted) return
-        setError(err)
-        setLoading(false)
-      },
-    )
-    return () => ctl.abort()
-    // filtersKey stands for filters (a new object each render must not reload).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [filtersKey, fieldsKey])
 
   const addField = (e: Event) => {
     e.preventDefault()

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { api } from '../../api.js'
-import { formatCount, formatTime } from '../../components/ui.js'
+import { formatCount, formatTime, useLoad } from '../../components/ui.js'
 import type { Filters } from './state.js'
 
 export interface HistogramProps {
@@ -49,33 +49,10 @@ export const Histogram = ({ filters, onZoom }: HistogramProps) => {
   const plot = useRef<uPlot | null>(null)
   const zoom = useRef(onZoom)
   zoom.current = onZoom
-  const [answer, setAnswer] = useState<StatsAnswer>()
-  const [error, setError] = useState<unknown>()
-  const [loading, setLoading] = useState(true)
   const [hover, setHover] = useState<number | null>(null)
   const [scheme, setScheme] = useState(0)
   const filtersKey = JSON.stringify(filters)
-
-  useEffect(() => {
-    if (!filters.project_id) return
-    const ctl = new AbortController()
-    setLoading(true)
-    api<StatsAnswer>('GET', '/logs/stats', { query: { ...filters }, signal: ctl.signal, priority: 'low' }).then(
-      (a) => {
-        if (ctl.signal.aborted) return
-        setAnswer(a)
-        setError(undefined)
-        setLoading(false)
-      },
-      (err) => {
-        if (ctl.signal.aborted) return
-        setError(err)
-        setLoading(false)
-      },
-    )
-    return () => ctl.abort()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [filtersKey])
+  const { data: answer, error, loading } = useLoad((signal) => api<StatsAnswer>('GET', '/logs/stats', { query: { ...filters }, signal, priority: 'low' }), [filtersKey])
 
   // The level colours come from CSS, so a change of system theme redraws the chart.
   useEffect(() => {

@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { api } from '../../api.js'
-import { ErrorBanner, formatCount, formatTime } from '../../components/ui.js'
+import { ErrorBanner, formatCount, formatTime, useLoad } from '../../components/ui.js'
 import type { Filters, LogEntry } from './state.js'
 import './facets.css'
 
@@ -75,31 +75,8 @@ export const PatternsView = (props: PatternsProps) => {
   const { filters, onOpen } = props
   const filtersKey = JSON.stringify(filters)
   const [limit, setLimit] = useState<number>(50)
-  const [data, setData] = useState<Pattern[]>()
-  const [error, setError] = useState<unknown>()
-  const [loading, setLoading] = useState(true)
-
-  useEffect(() => {
-    if (!filters.project_id) return
-    const ctl = new AbortController()
-    setLoading(true)
-    api<Pattern[]>('GET', '/logs/patterns', { query: { ...filters, limit }, signal: ctl.signal }).then(
-      (answer) => {
-        if (ctl.signal.aborted) return
-        setData(answer)
-        setError(undefined)
-        setLoading(false)
-      },
-      (err) => {
-        if (ctl.signal.aborted) return
-        setError(err)
-        setLoading(false)
-      },
-    )
-    return () => ctl.abort()
-    // filtersKey stands for filters (a new object each render must not reload).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [filtersKey, limit])
+  // filtersKey stands for filters (a new object each render must not reload).
+  const { data, error, loading } = useLoad((signal) => api<Pattern[]>('GET', '/logs/patterns', { query: { ...filters, limit }, signal }), [filtersKey, limit])
 
   const total = data?.reduce((s, p) => s + p.count, 0) ?? 0
   const stale = loading && data !== undefined

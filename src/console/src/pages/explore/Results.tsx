@@ -64,7 +64,9 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
   const [rows, setRows] = useState<LogEntry[]>([])
   const [cursor, setCursor] = useState<string | null>(null)
   const [hasMore, setHasMore] = useState(false)
-  const [loading, setLoading] = useState(true)
+  const [loadingState, setLoading] = useState(true)
+  /** The filters the rows are for: rows of other filters are old, whatever the state says. */
+  const [rowsKey, setRowsKey] = useState<string>()
   const [loadingMore, setLoadingMore] = useState(false)
   const [error, setError] = useState<unknown>()
   const [elapsed, setElapsed] = useState<number>()
@@ -76,6 +78,7 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
   const painted = useRef(false)
   const generation = useRef(0)
   const filtersKey = JSON.stringify(filters)
+  const loading = loadingState || rowsKey !== filtersKey
 
   useEffect(() => {
     if (!filters.project_id) return
@@ -92,6 +95,7 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
         setElapsed(page.stats?.elapsed_ms)
         setError(undefined)
         setLoading(false)
+        setRowsKey(filtersKey)
         setSelected(-1)
         if (scroller.current) scroller.current.scrollTop = 0
         setScrollTop(0)
@@ -101,6 +105,7 @@ export const Results = ({ filters, openId, onOpen, onError }: ResultsProps) => {
         if (ctl.signal.aborted || gen !== generation.current) return
         setError(err)
         setLoading(false)
+        setRowsKey(filtersKey)
         onError(err)
       },
     )

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, ApiError } from '../../api.js'
-import { ErrorBanner, Panel } from '../../components/ui.js'
+import { ErrorBanner, Panel, useSubmit } from '../../components/ui.js'
 import type { AlertRule, Channel } from './alert-types.js'
 import { AlertPreview } from './AlertPreview.js'
 import { FieldError, fieldErrors, intOf, type Project } from './common.js'
@@ -30,8 +30,7 @@ export const AlertForm = ({ rule, projects, defaultProject, onClose, onSaved }: 
   const [channels, setChannels] = useState<ChannelDraft[]>(rule ? rule.channels.map(draftOf) : [{ type: 'email', to: '' }])
   const [cooldown, setCooldown] = useState(String(rule?.cooldown_minutes ?? 15))
   const [enabled, setEnabled] = useState(rule?.enabled ?? true)
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   const [created, setCreated] = useState<AlertRule>()
   const errors = fieldErrors(error)
 
@@ -76,26 +75,17 @@ export const AlertForm = ({ rule, projects, defaultProject, onClose, onSaved }: 
     <Panel title={rule ? `Edit ${rule.name}` : 'New alert rule'} onClose={onClose} testId="alert-form">
       <form
         noValidate
-        onSubmit={async (e) => {
-          e.preventDefault()
-          setBusy(true)
-          setError(undefined)
-          try {
-            if (rule) {
-              onSaved(await api<AlertRule>('PUT', `/logs/alerts/${rule.id}`, { body }))
-              onClose()
-            } else {
-              const saved = await api<AlertRule>('POST', '/logs/alerts', { body })
-              onSaved(saved)
-              if (saved.channels.some((c) => c.type === 'webhook' && c.secret)) setCreated(saved)
-              else onClose()
-            }
-          } catch (err) {
-            setError(err)
-          } finally {
-            setBusy(false)
+        onSubmit={run(async () => {
+          if (rule) {
+            onSaved(await api<AlertRule>('PUT', `/logs/alerts/${rule.id}`, { body }))
+            onClose()
+          } else {
+            const saved = await api<AlertRule>('POST', '/logs/alerts', { body })
+            onSaved(saved)
+            if (saved.channels.some((c) => c.type === 'webhook' && c.secret)) setCreated(saved)
+            else onClose()
           }
-        }}
+        })}
       >
         <div class="form-row">
           <label>

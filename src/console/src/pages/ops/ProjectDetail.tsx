@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api } from '../../api.js'
-import { ConfirmDialog, ErrorBanner, formatBytes, formatCount, formatTime, Panel, useLoad } from '../../components/ui.js'
+import { ConfirmDialog, ErrorBanner, formatBytes, formatCount, formatTime, Panel, useLoad, useSubmit } from '../../components/ui.js'
 import { useSession } from '../../session.js'
 import { linkClick, navigate, patchQuery, useRoute } from '../../url-state.js'
 import { FieldError, fieldErrors, intOf, type Project, SecretBox, unplaced } from './common.js'
@@ -129,33 +129,23 @@ const EditProject = ({ project, onClose, onSaved }: { project: Project; onClose:
   const [description, setDescription] = useState(project.description ?? '')
   const [retention, setRetention] = useState(String(project.retention_days))
   const [limit, setLimit] = useState(String(project.daily_limit_mb))
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   const errors = fieldErrors(error)
   return (
     <Panel title={`Edit ${project.name}`} onClose={onClose} testId="project-edit-form">
       <form
         noValidate
-        onSubmit={async (e) => {
-          e.preventDefault()
-          setBusy(true)
-          setError(undefined)
-          try {
-            // Only what changed: a PUT is partial.
-            const body: Record<string, unknown> = {}
-            if (name !== project.name) body.name = name
-            if (description !== (project.description ?? '')) body.description = description.trim() ? description : null
-            if (retention !== String(project.retention_days)) body.retention_days = intOf(retention)
-            if (limit !== String(project.daily_limit_mb)) body.daily_limit_mb = intOf(limit)
-            await api('PUT', `/logs/projects/${project.id}`, { body })
-            onSaved()
-            onClose()
-          } catch (err) {
-            setError(err)
-          } finally {
-            setBusy(false)
-          }
-        }}
+        onSubmit={run(async () => {
+          // Only what changed: a PUT is partial.
+          const body: Record<string, unknown> = {}
+          if (name !== project.name) body.name = name
+          if (description !== (project.description ?? '')) body.description = description.trim() ? description : null
+          if (retention !== String(project.retention_days)) body.retention_days = intOf(retention)
+          if (limit !== String(project.daily_limit_mb)) body.daily_limit_mb = intOf(limit)
+          await api('PUT', `/logs/projects/${project.id}`, { body })
+          onSaved()
+          onClose()
+        })}
       >
         <label>
           Name
@@ -202,8 +192,7 @@ const GRACE = [
 
 const RotateToken = ({ project, onClose, onRotated }: { project: Project; onClose: () => void; onRotated: () => void }) => {
   const [grace, setGrace] = useState(3600)
-  const [error, setError] = useState<unknown>()
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useSubmit()
   const [token, setToken] = useState<string>()
   return (
     <Panel kind="dialog" title={`Rotate the ingest token of ${project.name}`} onClose={onClose} testId="project-rotate-form">
@@ -221,20 +210,11 @@ const RotateToken = ({ project, onClose, onRotated }: { project: Project; onClos
         </>
       ) : (
         <form
-          onSubmit={async (e) => {
-            e.preventDefault()
-            setBusy(true)
-            setError(undefined)
-            try {
-              const rotated = await api<Project>('POST', `/logs/projects/${project.id}/rotate_token`, { body: { grace_seconds: grace } })
-              setToken(rotated.ingest_token)
-              onRotated()
-            } catch (err) {
-              setError(err)
-            } finally {
-              setBusy(false)
-            }
-          }}
+          onSubmit={run(async () => {
+            const rotated = await api<Project>('POST', `/logs/projects/${project.id}/rotate_token`, { body: { grace_seconds: grace } })
+            setToken(rotated.ingest_token)
+            onRotated()
+          })}
         >
           <fieldset class="choices">
             <legend>Grace period for the current token</legend>
