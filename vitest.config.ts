@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: true,
     maxWorkers: 2,
+    // A poll ends as soon as its condition holds; the limit only decides how long a loaded
+    // machine (2 shared cores, a browser, serve, the engine) may take before that is a failure.
+    expect: { poll: { timeout: 20_000, interval: 50 } },
   },
 })
