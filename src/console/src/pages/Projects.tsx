@@ -3,7 +3,7 @@ import { api } from '../api.js'
 import { ErrorBanner, formatTime, Panel, useLoad, useSubmit } from '../components/ui.js'
 import { useSession } from '../session.js'
 import { linkClick, navigate, useRoute } from '../url-state.js'
-import { FieldError, fieldErrors, intOf, loadProjects, type Project, SecretBox, unplaced } from './ops/common.js'
+import { fieldErrors, intOf, loadProjects, type Project, ProjectFields, type ProjectValues, SecretBox, unplaced } from './ops/common.js'
 import { ProjectDetail } from './ops/ProjectDetail.js'
 import './ops.css'
 
@@ -82,10 +82,8 @@ const FIELDS = ['name', 'description', 'retention_days', 'daily_limit_mb']
 
 /** The create form; on success the same panel shows the ingest token, once. */
 const CreateProject = ({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) => {
-  const [name, setName] = useState('')
-  const [description, setDescription] = useState('')
-  const [retention, setRetention] = useState('7')
-  const [limit, setLimit] = useState('500')
+  const [values, setValues] = useState<ProjectValues>({ name: '', description: '', retention: '7', limit: '500' })
+  const { name, description, retention, limit } = values
   const { busy, error, run } = useSubmit()
   const [created, setCreated] = useState<Project>()
   const errors = fieldErrors(error)
@@ -125,28 +123,7 @@ const CreateProject = ({ onClose, onCreated }: { onClose: () => void; onCreated:
           onCreated()
         })}
       >
-        <label>
-          Name
-          <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} autoFocus aria-invalid={!!errors.name} />
-          <FieldError errors={errors} field="name" />
-        </label>
-        <label>
-          Description <span class="hint">(optional)</span>
-          <input name="description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} aria-invalid={!!errors.description} />
-          <FieldError errors={errors} field="description" />
-        </label>
-        <div class="form-row">
-          <label>
-            Retention (days, 1–90)
-            <input name="retention_days" type="number" min={1} max={90} value={retention} onInput={(e) => setRetention(e.currentTarget.value)} aria-invalid={!!errors.retention_days} />
-            <FieldError errors={errors} field="retention_days" />
-          </label>
-          <label>
-            Daily limit (MB)
-            <input name="daily_limit_mb" type="number" min={1} value={limit} onInput={(e) => setLimit(e.currentTarget.value)} aria-invalid={!!errors.daily_limit_mb} />
-            <FieldError errors={errors} field="daily_limit_mb" />
-          </label>
-        </div>
+        <ProjectFields values={values} onChange={(patch) => setValues((v) => ({ ...v, ...patch }))} errors={errors} descriptionHint="(optional)" />
         <ErrorBanner error={unplaced(error, FIELDS)} />
         <div class="actions">
           <button type="button" class="btn" onClick={onClose}>

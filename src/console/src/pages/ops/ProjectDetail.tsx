@@ -3,7 +3,7 @@ import { api } from '../../api.js'
 import { ConfirmDialog, ErrorBanner, formatBytes, formatCount, formatTime, Panel, useLoad, useSubmit } from '../../components/ui.js'
 import { useSession } from '../../session.js'
 import { linkClick, navigate, patchQuery, useRoute } from '../../url-state.js'
-import { FieldError, fieldErrors, intOf, type Project, SecretBox, unplaced } from './common.js'
+import { fieldErrors, intOf, type Project, ProjectFields, type ProjectValues, SecretBox, unplaced } from './common.js'
 
 interface UsageDay {
   date: string
@@ -125,10 +125,8 @@ export const ProjectDetail = ({ id }: { id: string }) => {
 const EDIT_FIELDS = ['name', 'description', 'retention_days', 'daily_limit_mb']
 
 const EditProject = ({ project, onClose, onSaved }: { project: Project; onClose: () => void; onSaved: () => void }) => {
-  const [name, setName] = useState(project.name)
-  const [description, setDescription] = useState(project.description ?? '')
-  const [retention, setRetention] = useState(String(project.retention_days))
-  const [limit, setLimit] = useState(String(project.daily_limit_mb))
+  const [values, setValues] = useState<ProjectValues>({ name: project.name, description: project.description ?? '', retention: String(project.retention_days), limit: String(project.daily_limit_mb) })
+  const { name, description, retention, limit } = values
   const { busy, error, run } = useSubmit()
   const errors = fieldErrors(error)
   return (
@@ -147,28 +145,7 @@ const EditProject = ({ project, onClose, onSaved }: { project: Project; onClose:
           onClose()
         })}
       >
-        <label>
-          Name
-          <input name="name" value={name} onInput={(e) => setName(e.currentTarget.value)} autoFocus aria-invalid={!!errors.name} />
-          <FieldError errors={errors} field="name" />
-        </label>
-        <label>
-          Description
-          <input name="description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} aria-invalid={!!errors.description} />
-          <FieldError errors={errors} field="description" />
-        </label>
-        <div class="form-row">
-          <label>
-            Retention (days, 1–90)
-            <input name="retention_days" type="number" value={retention} onInput={(e) => setRetention(e.currentTarget.value)} aria-invalid={!!errors.retention_days} />
-            <FieldError errors={errors} field="retention_days" />
-          </label>
-          <label>
-            Daily limit (MB)
-            <input name="daily_limit_mb" type="number" value={limit} onInput={(e) => setLimit(e.currentTarget.value)} aria-invalid={!!errors.daily_limit_mb} />
-            <FieldError errors={errors} field="daily_limit_mb" />
-          </label>
-        </div>
+        <ProjectFields values={values} onChange={(patch) => setValues((v) => ({ ...v, ...patch }))} errors={errors} />
         <p class="hint">Shorter retention removes older entries at the next nightly retention run.</p>
         <ErrorBanner error={unplaced(error, EDIT_FIELDS)} />
         <div class="actions">

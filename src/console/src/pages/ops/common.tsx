@@ -75,3 +75,41 @@ export const intOf = (text: string): number | string => {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+/** The editable settings of a project, as the create and edit forms hold them (input text). */
+export interface ProjectValues {
+  name: string
+  description: string
+  retention: string
+  limit: string
+}
+
+/** The fields of the project create and edit forms, each with its field error from a 400/409. */
+export const ProjectFields = ({ values, onChange, errors, descriptionHint }: { values: ProjectValues; onChange: (patch: Partial<ProjectValues>) => void; errors: Record<string, string>; descriptionHint?: string }) => (
+  <>
+    <label>
+      Name
+      <input name="name" value={values.name} onInput={(e) => onChange({ name: e.currentTarget.value })} autoFocus aria-invalid={!!errors.name} />
+      <FieldError errors={errors} field="name" />
+    </label>
+    <label>
+      <span>
+        Description {descriptionHint && <span class="hint">{descriptionHint}</span>}
+      </span>
+      <input name="description" value={values.description} onInput={(e) => onChange({ description: e.currentTarget.value })} aria-invalid={!!errors.description} />
+      <FieldError errors={errors} field="description" />
+    </label>
+    <div class="form-row">
+      <label>
+        Retention (days, 1–90)
+        <input name="retention_days" type="number" min={1} max={90} value={values.retention} onInput={(e) => onChange({ retention: e.currentTarget.value })} aria-invalid={!!errors.retention_days} />
+        <FieldError errors={errors} field="retention_days" />
+      </label>
+      <label>
+        Daily limit (MB)
+        <input name="daily_limit_mb" type="number" min={1} value={values.limit} onInput={(e) => onChange({ limit: e.currentTarget.value })} aria-invalid={!!errors.daily_limit_mb} />
+        <FieldError errors={errors} field="daily_limit_mb" />
+      </label>
+    </div>
+  </>
+)
