@@ -185,3 +185,19 @@ describe('what navigator.sendBeacon sends', () => {
     expect(t.logs()).not.toContain(browserToken.token)
   })
 })
+
+describe('odd Origin headers', () => {
+  it('never get a 5xx or CORS headers, on a preflight or a request, and store nothing', async () => {
+    const odd = ['', ' ', '*', 'null', 'https://', 'https://shop.example.com/', 'https://shop.example.com.', 'HTTPS://SHOP.EXAMPLE.COM:443', `https://${'a'.repeat(5000)}.example`, 'https://é.example', "https://x' OR 1=1 --", 'javascript:alert(1)', `${SHOP} ${SHOP}`]
+    for (const origin of odd) {
+      const pre = await preflight('/api/v1/logs/ingest', origin)
+      expect(pre.statusCode, origin).toBe(204)
+      expect(corsHeaders(pre.headers), origin).toEqual([])
+      const res = await send(browserToken.token, { origin })
+      // None of them is the listed origin as a browser writes it (browsers never send a default port).
+      expect(res.statusCode, origin).toBe(403)
+      expect(corsHeaders(res.headers), origin).toEqual([])
+    }
+    expect(await stored('cors')).toBe(0)
+  })
+})
