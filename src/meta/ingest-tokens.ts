@@ -238,7 +238,8 @@ export const originAllowedByLiveToken = (db: MetaDb, teamId: string, origin: str
  * loses at most `flushMs` of it (a label for people, not an accounting figure).
  */
 export class TokenUseMeter {
-  private readonly pending = new Map<string, string>()
+  /** Token id → the latest use (epoch ms): a number per request, turned into text only when written. */
+  private readonly pending = new Map<string, number>()
   private timer: NodeJS.Timeout | null = null
 
   constructor(
@@ -247,7 +248,8 @@ export class TokenUseMeter {
   ) {}
 
   touch(tokenId: string, now: Date): void {
-    this.pending.set(tokenId, now.toISOString())
+    const at = now.getTime()
+    if ((this.pending.get(tokenId) ?? -Infinity) < at) this.pending.set(tokenId, at)
     if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.flushMs)
       this.timer.unref()
@@ -265,7 +267,7 @@ export class TokenUseMeter {
     const uses = [...this.pending]
     this.pending.clear()
     this.db.transaction(() => {
-      for (const [id, at] of uses) write.run({ id, at })
+      for (const [id, at] of uses) write.run({ id, at: new Date(at).toISOString() })
     })()
   }
 }
