@@ -11,6 +11,7 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './pl
 import { genReqId } from './plugins/request-id.js'
 import { healthRoutes } from './routes/health.js'
 import { projectRoutes } from './routes/projects.js'
+import { ingestTokenRoutes } from './routes/ingest-tokens.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { searchRoutes } from './routes/search.js'
 import { exploreRoutes } from './routes/explore.js'
@@ -33,6 +34,7 @@ import { createIdGenerator } from '../logs/ids.js'
 import { RejectionLog, type IngestDeps } from '../ingest/pipeline.js'
 import { Metrics } from '../metrics/metrics.js'
 import { UsageMeter } from '../meta/usage-meter.js'
+import { TokenUseMeter } from '../meta/ingest-tokens.js'
 import type { Scheduler } from '../jobs/scheduler.js'
 import { SyslogListeners } from '../ingest/syslog/listeners.js'
 import { RedactionRegistry } from '../redaction/rules.js'
@@ -80,6 +82,8 @@ export type AppContext = AppDeps & {
   tails: TailHub
   /** Each ingest token's `log_ingest` bucket, one for every protocol's routes. */
   ingestLimiter: TokenBucketLimiter
+  /** Each ingest token's last use, written behind (listings flush it first). */
+  tokenUse: TokenUseMeter
   notifier: Notifier
   metrics: Metrics
 }
@@ -123,6 +127,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       receipts,
     },
     ingestLimiter: new TokenBucketLimiter(config.ingest.rate_per_second, config.ingest.burst, () => clock().getTime()),
+    tokenUse: new TokenUseMeter(meta),
   }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
@@ -169,7 +174,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   app.decorate('contract', contract)
 
   // Syslog listeners bind with the app and hand what they received to the batcher before it drains.
-  const syslog = new SyslogListeners({ config, ingest: deps.ingest, teamId: deps.teamId, metrics, logger: deps.logger })
+  const syslog = new SyslogListeners({ config, ingest: deps.ingest, teamId: deps.teamId, metrics, logger: deps.logger, tokenUse: deps.tokenUse })
   app.decorate('syslog', syslog)
   app.decorate('tails', tails)
   app.addHook('onReady', () => syslog.start())
@@ -182,6 +187,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     await syslog.close()
     await batcher.drain()
     deps.ingest.usage.flush()
+    deps.tokenUse.flush()
     if (ownNotifier) await deps.notifier.close()
   })
   await app.register(healthRoutes, deps)
@@ -196,6 +202,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     async (api) => {
       await api.register(healthRoutes, deps)
       await api.register(projectRoutes, deps)
+      await api.register(ingestTokenRoutes, deps)
       await api.register(ingestRoutes, deps)
       await api.register(searchRoutes, deps)
       await api.register(exploreRoutes, deps)

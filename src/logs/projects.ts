@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine.js'
 import { AppError, notFound } from '../errors.js'
 import { recordAction, type Actor } from '../meta/audit.js'
 import type { MetaDb } from '../meta/db.js'
+import { revokeProjectTokens } from '../meta/ingest-tokens.js'
 import * as repo from '../meta/projects.js'
 import { listStreams, type Stream } from '../meta/streams.js'
 import { usageForDays, type UsageDay } from '../meta/usage.js'
@@ -146,7 +147,7 @@ export const deleteProject = async (
   by: Actor,
 ): Promise<void> => {
   requireProject(deps, teamId, id)
-  repo.rotateIngestToken(deps.meta, teamId, id, 0, deps.clock())
+  revokeProjectTokens(deps.meta, id, deps.clock())
   // Entries accepted just before the revocation may still be queued for the engine.
   await deps.flushIngest?.()
   await deleteProjectEntries(deps.engine, id)

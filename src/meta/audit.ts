@@ -8,6 +8,8 @@ export const AUDIT_ACTIONS = [
   'project.update',
   'project.delete',
   'project.rotate_token',
+  'ingest_token.create',
+  'ingest_token.revoke',
   'key.create',
   'key.revoke',
   'alert.create',

@@ -208,5 +208,22 @@ export const MIGRATIONS: string[] = [
     expires_at TEXT NOT NULL,
     used_at TEXT
   );
+  `,  `
+  -- Many ingest tokens per project (issue 17). kind: 'primary' is the project's primary token
+  -- (made by project create or the last rotate_token), 'rotated' an earlier primary (revoked, or
+  -- valid until the end of a rotation's grace period), 'named' one made by POST …/tokens, which
+  -- rotate_token leaves alone. allowed_origins: the browser origins (JSON list) the token serves
+  -- CORS to. last_used_at is written behind by serve, not once per request.
+  ALTER TABLE ingest_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'rotated' CHECK (kind IN ('primary', 'rotated', 'named'));
+  ALTER TABLE ingest_tokens ADD COLUMN name TEXT NOT NULL DEFAULT 'primary';
+  ALTER TABLE ingest_tokens ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE ingest_tokens ADD COLUMN last_used_at TEXT;
+  -- Each project's newest token so far is its primary (rotation always inserted the new one last).
+  UPDATE ingest_tokens SET kind = 'primary'
+  WHERE id IN (
+    SELECT (SELECT t.id FROM ingest_tokens t WHERE t.project_id = p.id ORDER BY t.created_at DESC, t.rowid DESC LIMIT 1)
+    FROM projects p
+  );
+  CREATE INDEX ingest_tokens_project_created ON ingest_tokens (project_id, created_at, id);
   `,
 ]

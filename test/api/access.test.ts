@@ -13,6 +13,7 @@ let ruleA: string
 let eventA: string
 let otherKeyId: string
 let redactionRuleA: string
+let tokenA: string
 
 beforeAll(async () => {
   t = await createTestApp()
@@ -29,6 +30,7 @@ beforeAll(async () => {
   eventA = insertEvent(t.meta, { rule_id: ruleA, value: 1, threshold: 1, matched: 1, total: 1, window_minutes: 5 }, t.clock.now()).id
   otherKeyId = (await api('POST', '/keys', { name: 'victim', scopes: ['logs:read'] })).json().data.id
   redactionRuleA = (await api('POST', '/redaction/rules', { project_id: projectA.id, name: 'a-rule', pattern: 'order-[0-9]+' })).json().data.id
+  tokenA = (await api('POST', `/logs/projects/${projectA.id}/tokens`, { name: 'a-token' })).json().data.id
 })
 afterAll(async () => {
   await t?.close()
@@ -77,6 +79,9 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'POST /api/v1/logs/projects/:id/rotate_token': { url: `/logs/projects/${projectA.id}/rotate_token`, body: {}, projectScoped: true },
   'GET /api/v1/logs/projects/:id/streams': { url: `/logs/projects/${projectA.id}/streams`, projectScoped: true },
   'GET /api/v1/logs/projects/:id/usage': { url: `/logs/projects/${projectA.id}/usage`, projectScoped: true },
+  'GET /api/v1/logs/projects/:id/tokens': { url: `/logs/projects/${projectA.id}/tokens`, projectScoped: true },
+  'POST /api/v1/logs/projects/:id/tokens': { url: `/logs/projects/${projectA.id}/tokens`, body: { name: 'walk' }, projectScoped: true },
+  'DELETE /api/v1/logs/projects/:id/tokens/:token_id': { url: `/logs/projects/${projectA.id}/tokens/${tokenA}`, projectScoped: true },
   'POST /api/v1/logs/ingest': { url: '/logs/ingest', body: { message: 'x' }, projectScoped: false },
   'POST /api/v1/logs/ingest/batch': { url: '/logs/ingest/batch', body: [{ message: 'x' }], projectScoped: false },
   'GET /api/v1/logs/search': { url: `/logs/search?project_id=${projectA.id}`, projectScoped: true },
@@ -138,12 +143,12 @@ const call = (route: RouteEntry, headers: Record<string, string>) => {
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
-  it('has a sample request for every protected route and only health, the OpenAPI document and the browser-session routes (which check their own credential) and the console pages and assets are open', () => {
+  it('has a sample request for every protected route and only health, the OpenAPI document, the browser-session routes (which check their own credential), the CORS preflights of the browser ingest endpoints and the console pages and assets are open', () => {
     const samples = sampleRequests()
     const missing = protectedRoutes().map((r) => `${r.method} ${r.url}`).filter((k) => !samples[k])
     expect(missing).toEqual([])
-    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => r.url).sort()).toEqual(
-      [...CONSOLE_PAGES, '/api/v1/healthz', '/api/v1/openapi.json', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/sessions/current', '/assets/:file', '/embed', '/healthz', '/login'].sort(),
+    expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => (r.method === 'OPTIONS' ? `OPTIONS ${r.url}` : r.url)).sort()).toEqual(
+      [...CONSOLE_PAGES, ...['/api/v1/logs/ingest', '/api/v1/logs/ingest/batch', '/v1/logs', '/otlp/v1/logs'].map((url) => `OPTIONS ${url}`), '/api/v1/healthz', '/api/v1/openapi.json', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/sessions/current', '/assets/:file', '/embed', '/healthz', '/login'].sort(),
     )
   })
 
@@ -155,6 +160,11 @@ describe('every route declares its auth, and every wrong token gets the envelope
     const spare = await t.project()
     const rotatedOut = spare.ingest_token
     expect((await api('POST', `/logs/projects/${spare.id}/rotate_token`, {})).statusCode).toBe(200)
+    // Named ingest tokens, revoked and expired: refused like unknown ones.
+    const revokedToken = (await api('POST', `/logs/projects/${spare.id}/tokens`, { name: 'revoked' })).json().data
+    expect((await api('DELETE', `/logs/projects/${spare.id}/tokens/${revokedToken.id}`)).statusCode).toBe(204)
+    const expiredToken = (await api('POST', `/logs/projects/${spare.id}/tokens`, { name: 'expiring', expires_in: 60 })).json().data
+    t.clock.advance(60_000)
     for (const route of protectedRoutes()) {
       const what = `${route.method} ${route.url}`
       expectError(await call(route, {}), 401, 'unauthorized', `${what} without a token`)
@@ -178,6 +188,11 @@ describe('every route declares its auth, and every wrong token gets the envelope
         expectError(res, 401, 'unauthorized', `${what} with a team key`)
         expect(res.json().error.message).toContain('ingest token')
         expectError(await call(route, bearer(rotatedOut)), 401, 'unauthorized', `${what} with a rotated-out ingest token`)
+        for (const [token, which] of [[revokedToken.token, 'revoked'], [expiredToken.token, 'expired']] as const) {
+          const refused = await call(route, bearer(token))
+          expectError(refused, 401, 'unauthorized', `${what} with a ${which} named ingest token`)
+          expect(refused.json().error.message).toBe('Invalid ingest token')
+        }
       }
     }
   })

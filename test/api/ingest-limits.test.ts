@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
 
-// Own file (own process, own engine): a tight log_ingest bucket, and an engine that dies.
+// Own file (own process, own engine): a tight log_ingest bucket, and an engine that dies (last).
 let t: TestApp
 
 beforeAll(async () => {
@@ -52,6 +52,53 @@ describe('log_ingest bucket shared by the ingest routes', () => {
     const unknown = await t.app.inject({ method: 'POST', url: '/api/v1/logs/ingest/nope', headers: { ...bearer(p.ingest_token), 'content-type': 'application/json' }, payload: '{}' })
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json().error.code).toBe('not_found')
+  })
+})
+
+describe('limits with many tokens per project (issue 17)', () => {
+  const newToken = async (projectId: string, name: string): Promise<string> => {
+    const res = await t.app.inject({ method: 'POST', url: `/api/v1/logs/projects/${projectId}/tokens`, headers: bearer(t.teamKey), payload: { name } })
+    expect(res.statusCode, res.body).toBe(201)
+    return res.json().data.token
+  }
+
+  it('keeps one log_ingest bucket per token: a token that used its burst does not hold back its project\'s other tokens', async () => {
+    t.clock.advance(10_000)
+    const p = await t.project()
+    const a = await newToken(p.id, 'a')
+    const b = await newToken(p.id, 'b')
+    for (let i = 0; i < 3; i++) expect((await ingest(a, `a ${i}`)).statusCode).toBe(202)
+    const limited = await ingest(a, 'a over')
+    expect(limited.statusCode).toBe(429)
+    expect(limited.json().error.code).toBe('rate_limited')
+    for (let i = 0; i < 3; i++) expect((await ingest(b, `b ${i}`)).statusCode).toBe(202)
+    expect((await ingest(b, 'b over')).statusCode).toBe(429)
+    expect((await ingest(p.ingest_token, 'primary has its own')).statusCode).toBe(202)
+    const rows = await t.rows<{ n: string }>('SELECT count() AS n FROM krafter.log_entries WHERE project_id = {p:UUID}', { p: p.id })
+    expect(Number(rows[0]!.n)).toBe(7)
+  })
+
+  it('counts the daily limit per project, whichever token sent the bytes', async () => {
+    t.clock.advance(10_000)
+    const p = await t.project({ daily_limit_mb: 1 })
+    const a = await newToken(p.id, 'a')
+    const b = await newToken(p.id, 'b')
+    const big = 'x'.repeat(200 * 1024)
+    // 3 × 200 KiB through a, then 2 × 200 KiB through b: 1,000 KiB of the 1,024 KiB.
+    for (let i = 0; i < 3; i++) expect((await ingest(a, big)).statusCode).toBe(202)
+    for (let i = 0; i < 2; i++) expect((await ingest(b, big)).statusCode).toBe(202)
+    t.clock.advance(10_000)
+    for (const token of [a, b, p.ingest_token]) {
+      const over = await ingest(token, big)
+      expect(over.statusCode).toBe(429)
+      expect(over.json().error).toEqual({ code: 'daily_limit_exceeded', message: 'Daily log ingestion limit exceeded' })
+    }
+    // Another project's tokens are not held back by it.
+    const q = await t.project({ daily_limit_mb: 1 })
+    expect((await ingest(await newToken(q.id, 'q'), big)).statusCode).toBe(202)
+    const usage = (await t.app.inject({ url: `/api/v1/logs/projects/${p.id}/usage`, headers: bearer(t.teamKey) })).json().data
+    expect(usage.today.entries).toBe(5)
+    expect(usage.today.bytes_in).toBe(5 * (200 * 1024 + 'default'.length))
   })
 })
 

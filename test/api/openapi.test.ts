@@ -86,6 +86,8 @@ const EXAMPLE_ENDPOINTS: Record<string, string> = {
   'Get a project': 'GET /logs/projects/:id',
   'Update a project': 'PUT /logs/projects/:id',
   'Rotate the ingest token': 'POST /logs/projects/:id/rotate_token',
+  'List ingest tokens': 'GET /logs/projects/:id/tokens',
+  'Create an ingest token': 'POST /logs/projects/:id/tokens',
   'List streams': 'GET /logs/projects/:id/streams',
   Usage: 'GET /logs/projects/:id/usage',
   'Validation, 408, 413 and 415 examples': 'POST /logs/projects',

@@ -42,6 +42,9 @@ const COMMANDS: { command: string; missing?: string[]; bad: string[] }[] = [
   { command: 'project list', bad: ['--data-dir'] },
   { command: 'project rotate-token', missing: [], bad: ['web', '--grace-seconds', 'soon'] },
   { command: 'project show', missing: [], bad: ['web', '--data-dir'] },
+  { command: 'project tokens create', missing: ['web'], bad: ['web', '--name', 'n', '--expires-in-days', 'soon'] },
+  { command: 'project tokens list', missing: [], bad: ['web', '--data-dir'] },
+  { command: 'project tokens revoke', missing: ['web'], bad: ['web', RULE, '--data-dir'] },
   { command: 'project update', missing: [], bad: ['web', '--daily-limit-mb', 'lots'] },
   { command: 'project usage', missing: [], bad: ['web', '--days', '0'] },
   { command: 'redaction list', bad: ['--project'] },
@@ -90,10 +93,12 @@ describe('bad command lines', () => {
     const covered = new Set(COMMANDS.map((c) => c.command.split(' ')[0]))
     expect(listed.length).toBeGreaterThan(5)
     for (const topicOrCommand of listed) expect(covered, topicOrCommand).toContain(topicOrCommand)
-    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention'], (t) => cli(t, '--help'))
-    const subcommands = all.flatMap((r) => [...r.stdout.matchAll(/^ {2}([a-z]+ [a-z-]+)\s/gm)].map((m) => m[1]))
+    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention', 'project tokens'], (t) => cli(...t.split(' '), '--help'))
+    // Commands and subtopics (`project tokens`, whose own commands are three words).
+    const subcommands = all.flatMap((r) => [...r.stdout.matchAll(/^ {2}([a-z]+ [a-z-]+(?: [a-z-]+)?)(?= {2}|\n)/gm)].map((m) => m[1]!))
     expect(subcommands.length).toBeGreaterThan(15)
-    for (const command of subcommands) expect(COMMANDS.map((c) => c.command), command).toContain(command)
+    expect(subcommands).toContain('project tokens create')
+    for (const command of subcommands) expect(COMMANDS.some((c) => c.command === command || c.command.startsWith(`${command} `)), command).toBe(true)
   })
 
   it('prints one line and the usage line on stderr, exit 2 (missing argument, unknown flag, bad value)', { timeout: 300_000 }, async () => {

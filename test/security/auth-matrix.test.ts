@@ -36,7 +36,7 @@ afterAll(async () => {
   await smtp?.close()
 })
 
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS'
 const inject = (method: Method, url: string, headers: Record<string, string>, body?: unknown, remoteAddress?: string) =>
   injectAny(t.app, { method, url, headers, ...(remoteAddress ? { remoteAddress } : {}), ...(body === undefined ? {} : { payload: body as object }) })
 const asAdmin = async (method: Method, url: string, body?: unknown) => {
@@ -106,6 +106,9 @@ interface RouteSpec {
 
 /** A built script of the console (its name carries a content hash), as index.html loads it. */
 const consoleAsset = (): string => /src="(\/assets\/[^"]+\.js)"/.exec(readFileSync(path.join(CONSOLE_DIR, 'index.html'), 'utf8'))![1]!
+/** The ingest endpoints browsers may call (CORS); every other route never answers CORS headers. */
+const BROWSER_INGEST = ['/api/v1/logs/ingest', '/api/v1/logs/ingest/batch', '/v1/logs', '/otlp/v1/logs']
+const BROWSER_ORIGIN = 'https://matrix.example'
 const none: RouteAuth = { kind: 'none' }
 const ingest: RouteAuth = { kind: 'ingest' }
 const team = (scope: Scope, teamWide?: true, openOnLoopback?: true): RouteAuth => ({
@@ -172,6 +175,19 @@ const routes = (): Record<string, RouteSpec> => ({
   },
   'GET /api/v1/logs/projects/:id/streams': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}/streams` })) },
   'GET /api/v1/logs/projects/:id/usage': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}/usage` })) },
+
+  // A project's ingest tokens (docs/api.md "Ingest tokens of a project").
+  'GET /api/v1/logs/projects/:id/tokens': { auth: team('logs:read'), samples: one('project', 200, () => ({ url: `/api/v1/logs/projects/${projectA.id}/tokens` })) },
+  'POST /api/v1/logs/projects/:id/tokens': {
+    auth: team('logs:write'),
+    samples: one('project', 201, () => ({ url: `/api/v1/logs/projects/${projectA.id}/tokens`, body: { name: `t-${unique()}`, allowed_origins: ['https://matrix.example'] } })),
+  },
+  'DELETE /api/v1/logs/projects/:id/tokens/:token_id': {
+    auth: team('logs:write'),
+    samples: one('project', 204, async () => ({ url: `/api/v1/logs/projects/${projectA.id}/tokens/${(await asAdmin('POST', `/logs/projects/${projectA.id}/tokens`, { name: 'victim' })).id}` })),
+  },
+  // CORS preflights carry no token (browsers send none): open, and answered per origin (test/api/cors.test.ts).
+  ...Object.fromEntries(BROWSER_INGEST.map((url) => [`OPTIONS ${url}`, { auth: none, samples: one('filtered', 204, () => ({ url, headers: { origin: BROWSER_ORIGIN } })) }])),
 
   'POST /api/v1/logs/ingest': { auth: ingest, samples: one('project', 202, () => ({ url: '/api/v1/logs/ingest', body: { message: 'matrix' } })) },
   'POST /api/v1/logs/ingest/batch': { auth: ingest, samples: one('project', 202, () => ({ url: '/api/v1/logs/ingest/batch', body: [{ message: 'matrix' }] })) },
@@ -460,6 +476,45 @@ describe('auth matrix: every route × every kind of token', () => {
         expect(res.json().request_id).toBe(res.headers['x-request-id'])
       }
     }
+  })
+})
+
+describe('CORS: only the browser ingest endpoints, only for a token\'s origin', () => {
+  const corsHeaders = (headers: Record<string, unknown>) => Object.keys(headers).filter((h) => h.startsWith('access-control-'))
+
+  it('no other route answers CORS headers, with an allowed Origin and a valid credential, and no route does for a team key', async () => {
+    const table = routes()
+    const browserToken = (await asAdmin('POST', `/logs/projects/${projectA.id}/tokens`, { name: 'matrix browser', allowed_origins: [BROWSER_ORIGIN] })).token as string
+    const failures: string[] = []
+    let withCors = 0
+    for (const route of t.app.routeTable) {
+      const key = `${route.method} ${route.url}`
+      const spec = table[key]!
+      const browser = BROWSER_INGEST.includes(route.url) && ['POST', 'OPTIONS'].includes(route.method)
+      for (const sample of spec.samples) {
+        const credentials = spec.auth.kind === 'ingest' ? [browserToken, t.teamKey] : spec.auth.kind === 'team' ? [t.teamKey, t.localToken] : [undefined]
+        for (const token of credentials) {
+          const call = await sample.make()
+          const headers: Record<string, string> = { ...(token ? bearer(token) : {}), ...call.headers, origin: BROWSER_ORIGIN, ...(call.contentType ? { 'content-type': call.contentType } : {}) }
+          const res = await inject(route.method as Method, call.url, headers, call.body, call.remoteAddress)
+          const what = `${key} with ${token === t.teamKey ? 'a team key' : token === browserToken ? 'the browser token' : token ? 'the local token' : 'no token'}`
+          const wantsCors = browser && token !== t.teamKey
+          const wantStatus = spec.auth.kind === 'ingest' && token === t.teamKey ? 401 : sample.ok
+          if (res.statusCode !== wantStatus) failures.push(`${what}: ${res.statusCode} (want ${wantStatus}) ${res.body.slice(0, 200)}`)
+          if (wantsCors) {
+            withCors++
+            if (res.headers['access-control-allow-origin'] !== BROWSER_ORIGIN) failures.push(`${what}: no Access-Control-Allow-Origin`)
+          } else if (corsHeaders(res.headers).length > 0) failures.push(`${what}: answers ${corsHeaders(res.headers).join(', ')}`)
+        }
+      }
+      // A preflight on any other route is an unknown route: 404, without CORS headers.
+      if (!BROWSER_INGEST.includes(route.url)) {
+        const res = await inject('OPTIONS', route.url.replace(/:\w+/g, '00000000-0000-4000-8000-000000000000'), { origin: BROWSER_ORIGIN, 'access-control-request-method': route.method })
+        if (res.statusCode !== 404 || corsHeaders(res.headers).length > 0) failures.push(`OPTIONS ${route.url}: ${res.statusCode} ${corsHeaders(res.headers).join(', ')}`)
+      }
+    }
+    expect(failures).toEqual([])
+    expect(withCors).toBe(BROWSER_INGEST.length * 2)
   })
 })
 

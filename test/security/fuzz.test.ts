@@ -265,6 +265,26 @@ describe('fuzz corpus over every route', () => {
       'DELETE /api/v1/logs/projects/:id': { params: { id: NOWHERE } },
       'POST /api/v1/logs/projects/:id/rotate_token': { params: { id: NOWHERE }, body: { base: {}, fields: { grace_seconds: [...JSON_VALUES, 86_401] } } },
       'GET /api/v1/logs/projects/:id/streams': { params: { id: NOWHERE } },
+      'GET /api/v1/logs/projects/:id/tokens': { params: { id: NOWHERE }, query: page },
+      // On a project that does not exist: a valid body is a 404, so the corpus creates no token.
+      'POST /api/v1/logs/projects/:id/tokens': {
+        params: { id: NOWHERE },
+        body: {
+          base: { name: 'fuzz token' },
+          fields: {
+            name: JSON_VALUES,
+            expires_at: [...JSON_VALUES, ...TIMES],
+            expires_in: [...JSON_VALUES, 59, 315_360_001, 60.5, '3600', 1e30],
+            allowed_origins: [...JSON_VALUES, ['*'], ['https://*.example.com'], ['https://a.example/x'], ['null'], [''], Array(21).fill('https://a.example'), SQLISH.slice(0, 4), UNICODE, LONG, [1], [null]],
+          },
+        },
+      },
+      'DELETE /api/v1/logs/projects/:id/tokens/:token_id': { params: { id: NOWHERE, token_id: NOWHERE } },
+      // CORS preflights answer 204 whatever they carry (the Origin decides the headers: test/api/cors.test.ts).
+      'OPTIONS /api/v1/logs/ingest': { ignoresInput: true },
+      'OPTIONS /api/v1/logs/ingest/batch': { ignoresInput: true },
+      'OPTIONS /v1/logs': { ignoresInput: true },
+      'OPTIONS /otlp/v1/logs': { ignoresInput: true },
       'GET /api/v1/logs/projects/:id/usage': { params: { id: NOWHERE }, query: { base: {}, fields: { days: LIMITS } } },
       'POST /api/v1/logs/ingest': { body: { base: entry, fields: entryFields } },
       'POST /api/v1/logs/ingest/batch': { body: { base: entry, fields: entryFields } },

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import type { MetaDb } from '../../meta/db.js'
 import { findActiveApiKey, touchApiKey, SCOPES, type ApiKey, type Scope } from '../../meta/keys.js'
-import { findProjectByIngestToken, type Project } from '../../meta/projects.js'
+import type { Project } from '../../meta/projects.js'
+import { findLiveIngestToken, type TokenUseMeter } from '../../meta/ingest-tokens.js'
 import { hashToken, hashesEqual, tokenKind } from '../../security/tokens.js'
 import { TokenBucketLimiter } from '../../security/rate-limit.js'
 import type { Config } from '../../config/config.js'
@@ -40,7 +41,8 @@ export type Principal =
       projectIds: string[] | null
       actor: string
     }
-  | { kind: 'ingest'; project: Project; tokenHash: string }
+  /** `tokenId` and `allowedOrigins`: the token's own (many per project, docs/api.md "Ingest tokens of a project"). */
+  | { kind: 'ingest'; project: Project; tokenHash: string; tokenId: string; allowedOrigins: readonly string[] }
   /** A viewer token (src/viewer/tokens.ts): reads of one project, narrowed by `q` when it has one. */
   | { kind: 'viewer'; teamId: string; projectId: string; q: string | undefined }
 
@@ -70,6 +72,8 @@ export interface AuthDeps {
   config: Pick<Config, 'server'>
   /** SHA-256 of the per-process local admin token that `serve` hands to the CLI (serve.json). */
   localAdminTokenHash?: string
+  /** Records each ingest token's last use (written behind); none: not recorded. */
+  tokenUse?: Pick<TokenUseMeter, 'touch'>
 }
 
 export const LOCAL_ADMIN_PREFIX = 'krx_local_'
@@ -150,9 +154,10 @@ const authenticateIngest = (deps: AuthDeps, token: string, now: Date): Principal
   if (kind === 'team' || token.startsWith(LOCAL_ADMIN_PREFIX)) {
     throw new AppError('unauthorized', `${WANTS.ingest}; team API keys (kr_live_…) cannot send logs`)
   }
-  const project = kind === 'ingest' ? findProjectByIngestToken(deps.meta, token, now) : undefined
-  if (!project || project.team_id !== deps.teamId) throw invalid('ingest')
-  return { kind: 'ingest', project, tokenHash: hashToken(token) }
+  const live = kind === 'ingest' ? findLiveIngestToken(deps.meta, token, now) : undefined
+  if (!live || live.project.team_id !== deps.teamId) throw invalid('ingest')
+  deps.tokenUse?.touch(live.tokenId, now)
+  return { kind: 'ingest', project: live.project, tokenHash: hashToken(token), tokenId: live.tokenId, allowedOrigins: live.allowedOrigins }
 }
 
 const VIEWER_ONLY = 'viewer tokens are accepted only by search, stats, tail, context, facets and patterns'

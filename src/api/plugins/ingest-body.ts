@@ -5,6 +5,7 @@ import { AppError, validationError } from '../../errors.js'
 import type { Protocol } from '../../ingest/pipeline.js'
 import type { AppContext } from '../app.js'
 import { ingestOf } from './auth.js'
+import { checkIngestOrigin } from './cors.js'
 
 const gunzipAsync = promisify(gunzip)
 
@@ -60,6 +61,12 @@ export interface IngestBodyOptions {
    * compression, not a second one.
    */
   impliedEncodings?: Record<string, { name: string; inflate: Inflate }>
+  /**
+   * A browser endpoint (plugins/cors.ts): its answers to requests from an origin their token
+   * allows carry the CORS headers; the scope answers preflights (answerPreflights). Any ingest
+   * endpoint refuses a request whose Origin its token does not list.
+   */
+  browser?: boolean
 }
 
 /** The body after Content-Encoding and then the media type's implied compression. */
@@ -86,9 +93,9 @@ export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: In
     )
   })
 
-  // Refusals (4xx) and engine failures (503) included.
-  scope.addHook('onResponse', (_request, reply, done) => {
-    deps.metrics.ingestRequests.inc({ protocol: options.protocol, status: String(reply.statusCode) })
+  // Refusals (4xx) and engine failures (503) included; CORS preflights are not ingest requests.
+  scope.addHook('onResponse', (request, reply, done) => {
+    if (request.method !== 'OPTIONS') deps.metrics.ingestRequests.inc({ protocol: options.protocol, status: String(reply.statusCode) })
     done()
   })
 
@@ -100,8 +107,11 @@ export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: In
       })
     }
   }
-  // On each route rather than the scope, so the 404 handler never asks for an ingest token.
+  // On each ingest route rather than the scope, so the 404 handler and the preflights never ask
+  // for an ingest token. The origin first: a page the token does not serve spends no bucket.
+  const originCheck = checkIngestOrigin(options.browser ?? false)
   scope.addHook('onRoute', (route) => {
-    route.onRequest = [route.onRequest ?? []].flat().concat(rateLimit)
+    if (route.config?.auth?.kind !== 'ingest') return
+    route.onRequest = [route.onRequest ?? []].flat().concat(originCheck, rateLimit)
   })
 }

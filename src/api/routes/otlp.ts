@@ -5,6 +5,7 @@ import { decodeOtlpLogs, encodeOtlpResponse, otlpJsonResponse, partialSuccessOf 
 import { otlpSchema } from '../../ingest/protocols/otlp-schema.js'
 import type { AppContext } from '../app.js'
 import { ingestOf } from '../plugins/auth.js'
+import { answerPreflights } from '../plugins/cors.js'
 import { ingestBody, mediaType } from '../plugins/ingest-body.js'
 import { errorResponses } from '../schemas/envelope.js'
 import { OtlpExportLogsResponse } from '../schemas/otlp.js'
@@ -22,7 +23,9 @@ const EMPTY = Buffer.alloc(0)
 export const otlpRoutes = async (app: FastifyInstance, deps: AppContext): Promise<void> => {
   // Read the vendored .proto files now: a package without them fails at startup, not on the first export.
   otlpSchema()
-  ingestBody(app, deps, { protocol: 'otlp', contentTypes: [...PROTOBUF_TYPES, ...JSON_TYPES] })
+  // A browser endpoint too: OpenTelemetry's browser SDK exports logs with fetch (plugins/cors.ts).
+  ingestBody(app, deps, { protocol: 'otlp', contentTypes: [...PROTOBUF_TYPES, ...JSON_TYPES], browser: true })
+  answerPreflights(app, deps, ['/v1/logs', '/otlp/v1/logs'])
   // Any other Content-Type: a 415 that says what these routes take.
   app.addContentTypeParser('*', (_request, _payload, done) => {
     done(new AppError('unsupported_media_type', 'Unsupported Content-Type: OTLP/HTTP takes application/x-protobuf or application/json'), undefined)

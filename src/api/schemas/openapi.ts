@@ -26,10 +26,14 @@ const ES_BULK_BODIES: Json = Object.fromEntries(
 )
 
 const INGEST_BODIES: Record<string, Json> = {
-  '/api/v1/logs/ingest': { 'application/json': { schema: { type: 'object', description: 'One log entry (docs/api.md "The log entry")' } } },
+  '/api/v1/logs/ingest': {
+    'application/json': { schema: { type: 'object', description: 'One log entry (docs/api.md "The log entry")' } },
+    'text/plain': { schema: { type: 'string', description: 'The same JSON object, as navigator.sendBeacon sends a string' } },
+  },
   '/api/v1/logs/ingest/batch': {
     'application/x-ndjson': { schema: { type: 'string', description: 'One log entry per line, up to 10,000 lines and 10 MiB (gzip accepted)' } },
     'application/json': { schema: { type: 'array', items: { type: 'object' } } },
+    'text/plain': { schema: { type: 'string', description: 'NDJSON, or a JSON array when it starts with [, as navigator.sendBeacon sends a string' } },
   },
   '/v1/logs': OTLP_BODIES,
   '/otlp/v1/logs': OTLP_BODIES,

@@ -7,6 +7,7 @@ import { SCOPES } from '../../meta/keys.js'
 import { LEVELS } from '../../logs/fields.js'
 import type { ProjectUsage, ProjectView, ProjectWithToken } from '../../logs/projects.js'
 import type { KeyView } from '../../access/keys.js'
+import type { IngestTokenView } from '../../access/ingest-tokens.js'
 import type { AlertEventView, AlertRuleView } from '../../alerts/rules.js'
 import type { AlertPreview as AlertPreviewView } from '../../alerts/preview.js'
 import type { DeliveryResult } from '../../alerts/notify.js'
@@ -43,6 +44,26 @@ export const Project = z
 export const ProjectWithIngestToken = Project.extend({
   ingest_token: z.string().meta({ description: 'The full ingest token, shown only in this answer' }),
 }).meta({ id: 'ProjectWithIngestToken' })
+
+export const IngestToken = z
+  .object({
+    id: z.string(),
+    project_id: z.string(),
+    name: z.string(),
+    prefix: z.string().meta({ description: 'The first 12 characters of the token: a label, not unique' }),
+    primary: z.boolean().meta({ description: 'The project\'s primary token: made by project create or the last rotate_token' }),
+    allowed_origins: z.array(z.string()).meta({ description: 'Browser origins the token serves (CORS); empty: no browser' }),
+    created_at: Time,
+    last_used_at: Time.nullable(),
+    expires_at: Time.nullable(),
+    revoked_at: Time.nullable(),
+    status: z.enum(['active', 'revoked', 'expired']),
+  })
+  .meta({ id: 'IngestToken' })
+
+export const IngestTokenWithSecret = IngestToken.extend({
+  token: z.string().meta({ description: 'The full ingest token, shown only in this answer' }),
+}).meta({ id: 'IngestTokenWithSecret' })
 
 export const StreamInfo = z.object({ id: z.string(), name: z.string(), inserted_at: Time }).meta({ id: 'Stream' })
 
@@ -381,6 +402,8 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof StreamInfo>, Stream>>,
   Assert<Same<z.output<typeof Usage>, ProjectUsage>>,
   Assert<Same<z.output<typeof Key>, KeyView>>,
+  Assert<Same<z.output<typeof IngestToken>, IngestTokenView>>,
+  Assert<Same<z.output<typeof IngestTokenWithSecret>, IngestTokenView & { token: string }>>,
   Assert<Same<z.output<typeof KeyWithToken>, KeyView & { key: string }>>,
   Assert<Same<z.output<typeof AuditLogEntry>, AuditEntry>>,
   Assert<Same<z.output<typeof ViewerToken>, IssuedViewerToken>>,

@@ -3,7 +3,8 @@ import net from 'node:net'
 import type { Logger } from 'pino'
 import type { Config, SyslogListenerConfig } from '../../config/config.js'
 import { UserError, type FieldError } from '../../errors.js'
-import { findProjectByIngestToken, findProjectByName, getProject } from '../../meta/projects.js'
+import { findProjectByName, getProject } from '../../meta/projects.js'
+import { findLiveIngestToken, type TokenUseMeter } from '../../meta/ingest-tokens.js'
 import type { Metrics } from '../../metrics/metrics.js'
 import { tokenKind } from '../../security/tokens.js'
 import type { IngestDeps } from '../pipeline.js'
@@ -18,6 +19,8 @@ export interface SyslogDeps {
   metrics: Metrics
   logger?: Logger
   batch?: BatchOptions
+  /** Records the last use of the ingest tokens messages carry. */
+  tokenUse?: Pick<TokenUseMeter, 'touch'>
 }
 
 /** A listener as it is bound: tests send to `port`, metrics and logs name it by `label`. */
@@ -242,7 +245,7 @@ abstract class Listener {
           : { field: 'syslog', message: `the connection ended inside an octet-counted frame (from ${peer})` }
       return { projectId: this.projectId, item: { refused, bytes: 0 } }
     }
-    const { ingest, teamId } = this.owner.deps
+    const { ingest, teamId, tokenUse } = this.owner.deps
     const now = ingest.clock()
     const decoded = decodeSyslog(frame.bytes, { zone: this.zone, nowMs: now.getTime() })
     if ('refused' in decoded) {
@@ -250,13 +253,14 @@ abstract class Listener {
     }
     let projectId = this.projectId
     if (decoded.token !== undefined) {
-      const project = tokenKind(decoded.token) === 'ingest' ? findProjectByIngestToken(ingest.meta, decoded.token, now) : undefined
-      if (!project || project.team_id !== teamId) {
+      const live = tokenKind(decoded.token) === 'ingest' ? findLiveIngestToken(ingest.meta, decoded.token, now) : undefined
+      if (!live || live.project.team_id !== teamId) {
         this.owner.count(this.address.label, 'unauthorized')
         this.owner.warn(this.address.label, 'unauthorized', { peer }, 'syslog: refused a message whose [krafter@32473 token] is not a live ingest token')
         return undefined
       }
-      projectId = project.id
+      tokenUse?.touch(live.tokenId, now)
+      projectId = live.project.id
     }
     return { projectId, item: { value: decoded.value, bytes: frame.bytes.length } }
   }

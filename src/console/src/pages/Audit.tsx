@@ -20,6 +20,8 @@ const ACTIONS = [
   'project.update',
   'project.delete',
   'project.rotate_token',
+  'ingest_token.create',
+  'ingest_token.revoke',
   'key.create',
   'key.revoke',
   'alert.create',
