@@ -60,6 +60,11 @@ export interface IngestBodyOptions {
    * compression, not a second one.
    */
   impliedEncodings?: Record<string, { name: string; inflate: Inflate }>
+  /**
+   * The scope's rate limit, run on each route's onRequest (throws to refuse). Default: the
+   * ingest token's `log_ingest` bucket; routes without a token (anonymous streams) bring their own.
+   */
+  rateLimit?: (request: FastifyRequest) => void
 }
 
 /** The body after Content-Encoding and then the media type's implied compression. */
@@ -93,6 +98,7 @@ export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: In
   })
 
   const rateLimit = async (request: FastifyRequest) => {
+    if (options.rateLimit) return options.rateLimit(request)
     const wait = deps.ingestLimiter.take(ingestOf(request).tokenHash)
     if (wait > 0) {
       throw new AppError('rate_limited', `Too many ingest requests for this token; retry in ${wait} s`, {
