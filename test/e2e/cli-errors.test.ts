@@ -47,6 +47,7 @@ const COMMANDS: { command: string; missing?: string[]; bad: string[] }[] = [
   { command: 'redaction list', bad: ['--project'] },
   { command: 'redaction test', missing: [], bad: ['--project', 'web', '--entry'] },
   { command: 'retention run', bad: ['--project'] },
+  { command: 'stream claim', missing: [], bad: ['t'.repeat(22), '--project'] },
 ]
 
 const CASES = COMMANDS.flatMap(({ command, missing, bad }) => [
@@ -90,7 +91,7 @@ describe('bad command lines', () => {
     const covered = new Set(COMMANDS.map((c) => c.command.split(' ')[0]))
     expect(listed.length).toBeGreaterThan(5)
     for (const topicOrCommand of listed) expect(covered, topicOrCommand).toContain(topicOrCommand)
-    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention'], (t) => cli(t, '--help'))
+    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention', 'stream'], (t) => cli(t, '--help'))
     const subcommands = all.flatMap((r) => [...r.stdout.matchAll(/^ {2}([a-z]+ [a-z-]+)\s/gm)].map((m) => m[1]))
     expect(subcommands.length).toBeGreaterThan(15)
     for (const command of subcommands) expect(COMMANDS.map((c) => c.command), command).toContain(command)
@@ -168,6 +169,7 @@ describe('bad command lines', () => {
       ['audit', 'Audit log'],
       ['retention', 'retention_days'],
       ['redaction', 'Redaction rules'],
+      ['stream', 'Anonymous streams'],
     ]) {
       expect(help.stdout, topic).toMatch(new RegExp(`^ {2}${topic} +.*${words}`, 'm'))
     }
