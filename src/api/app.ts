@@ -26,6 +26,9 @@ import { elasticsearchRoutes } from './routes/elasticsearch.js'
 import { redactionRoutes } from './routes/redaction.js'
 import { loginRoutes, sessionRoutes } from './routes/sessions.js'
 import { viewerRoutes } from './routes/viewer.js'
+import { streamRoutes } from './routes/streams.js'
+import { StreamRegistry } from '../streams/registry.js'
+import { StreamClaims, type ClaimPause } from '../streams/claim.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
@@ -49,6 +52,8 @@ declare module 'fastify' {
     syslog: SyslogListeners
     /** The open live tails; tests read how many. */
     tails: TailHub
+    /** Anonymous streams: serve's cleanup job runs with them (src/jobs/serve-jobs.ts). */
+    anonymousStreams: { registry: StreamRegistry; claims: StreamClaims }
   }
 }
 import { TokenBucketLimiter } from '../security/rate-limit.js'
@@ -68,6 +73,8 @@ export interface AppDeps {
   metrics?: Metrics
   /** serve's background jobs, shown by GET /admin/jobs; none when not given. */
   jobs?: Pick<Scheduler, 'list'>
+  /** TEST-ONLY: makes claims pause mid-copy (src/streams/claim.ts ClaimPause). */
+  claimPause?: ClaimPause
 }
 
 /**
@@ -86,6 +93,10 @@ export type AppContext = AppDeps & {
   tokenUse: TokenUseMeter
   notifier: Notifier
   metrics: Metrics
+  /** Anonymous streams: senders' events and info (src/streams/registry.ts). */
+  streams: StreamRegistry
+  /** Claims of anonymous streams into projects (src/streams/claim.ts). */
+  claims: StreamClaims
 }
 
 export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
@@ -108,26 +119,30 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const redaction = new RedactionRegistry(meta, () => clock().getTime())
   const receipts = new ReceiptTracker()
   const tails = new TailHub({ engine, clock, config, receipts, metrics, logger: appDeps.logger })
+  const ingest: AppContext['ingest'] = {
+    meta,
+    clock,
+    batcher,
+    usage,
+    nextId: createIdGenerator(),
+    knownStreams: new Set(),
+    metrics,
+    rejections: new RejectionLog(appDeps.logger, () => clock().getTime()),
+    redaction,
+    receipts,
+  }
+  const streams = new StreamRegistry({ meta, clock, config, ingest, redact: redaction.defaultStage() })
   const deps: AppContext = {
     ...appDeps,
     metrics,
     redaction,
     tails,
     notifier: appDeps.notifier ?? new Notifier({ meta, config, clock, logger: appDeps.logger, metrics }),
-    ingest: {
-      meta,
-      clock,
-      batcher,
-      usage,
-      nextId: createIdGenerator(),
-      knownStreams: new Set(),
-      metrics,
-      rejections: new RejectionLog(appDeps.logger, () => clock().getTime()),
-      redaction,
-      receipts,
-    },
+    ingest,
     ingestLimiter: new TokenBucketLimiter(config.ingest.rate_per_second, config.ingest.burst, () => clock().getTime()),
     tokenUse: new TokenUseMeter(meta),
+    streams,
+    claims: new StreamClaims({ meta, engine, clock, usage, registry: streams, logger: appDeps.logger, pause: appDeps.claimPause }),
   }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
@@ -177,6 +192,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const syslog = new SyslogListeners({ config, ingest: deps.ingest, teamId: deps.teamId, metrics, logger: deps.logger, tokenUse: deps.tokenUse })
   app.decorate('syslog', syslog)
   app.decorate('tails', tails)
+  app.decorate('anonymousStreams', { registry: streams, claims: deps.claims })
   app.addHook('onReady', () => syslog.start())
   // Live tails end before the server closes (they would hold its connections open).
   app.addHook('preClose', async () => {
@@ -212,6 +228,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
       await api.register(redactionRoutes, deps)
       await api.register(sessionRoutes, deps)
       await api.register(viewerRoutes, deps)
+      await api.register(streamRoutes, deps)
       await api.register(openApiRoutes, contract)
     },
     { prefix: '/api/v1' },

@@ -16,8 +16,13 @@ export const REDACT_PATHS = [
   '*.team_api_key',
 ]
 
-/** `?api_key=…`, a login link's and a viewer token's `?token=…` in a logged URL are replaced too: the query string is part of `req.url`. */
-export const redactUrl = (url: string): string => url.replace(/([?&](?:api_key|token)=)[^&#]*/gi, '$1[redacted]')
+/**
+ * `?api_key=…`, a login link's and a viewer token's `?token=…` in a logged URL are replaced too:
+ * the query string is part of `req.url`. So is an anonymous stream's token, a path segment
+ * (`/streams/<token>/events`; `/streams/claim` has none).
+ */
+export const redactUrl = (url: string): string =>
+  url.replace(/([?&](?:api_key|token)=)[^&#]*/gi, '$1[redacted]').replace(/(\/streams\/)(?!claim(?:[/?#]|$))[^/?#]+/gi, '$1[redacted]')
 
 export interface LoggerOptions {
   level: string

@@ -203,6 +203,24 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    anonymous_streams: z
+      .object({
+        /** POST /streams/:token/events, GET /streams/:token/info and POST /streams/claim; off: 404. */
+        enabled: boolish.default(true),
+        /** Caps per stream: events and bytes_in stored, and its lifetime from creation. */
+        max_events: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+        max_mb: z.coerce.number().int().min(1).max(1024).default(10),
+        lifetime_hours: z.coerce.number().int().min(1).max(24 * 30).default(24),
+        /** Requests to events and info per client address: sustained per minute, and burst. */
+        rate_per_minute: z.coerce.number().int().min(1).max(1_000_000).default(120),
+        burst: z.coerce.number().int().min(1).max(1_000_000).default(60),
+        /** How often serve removes expired streams' events (and resumes a claim a crash interrupted). */
+        cleanup_every_minutes: z.coerce.number().int().min(1).max(1440).default(10),
+        /** A claimed or expired stream's row (what info and the 410 answer from) is kept this long, then forgotten. */
+        keep_finished_days: z.coerce.number().int().min(1).max(3650).default(30),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

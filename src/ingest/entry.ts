@@ -111,6 +111,8 @@ export interface NormalizeContext {
   window: { fromUs: number; toUs: number }
   /** The project's redaction rules; undefined when none is enabled. */
   redact?: RedactStage
+  /** Every entry's stream, whatever it says (an anonymous stream); its own is kept as metadata.original_stream. */
+  stream?: string
 }
 
 /** How far ahead of receipt a timestamp may be (clock skew, time zones gone wrong). */
@@ -238,6 +240,14 @@ export const buildEntry = (e: EntryFields, timestamp: number): LogEntry => {
   }
 }
 
+/** The entry in a fixed stream; the stream it named (not the default) stays as metadata.original_stream. */
+const intoStream = (entry: LogEntry, stream: string): LogEntry => {
+  if (entry.stream === 'default') return { ...entry, stream }
+  const metadata: Record<string, unknown> = { original_stream: entry.stream }
+  if (entry.metadata) for (const [k, v] of Object.entries(entry.metadata)) setOwn(metadata, k, v)
+  return { ...entry, stream, metadata }
+}
+
 /**
  * The entry → its engine row and `bytes_in` (seed 004: UTF-8 bytes of message, stream,
  * service, trace_id, span_id and the JSON-encoded metadata), or the metadata limit it breaks.
@@ -271,7 +281,8 @@ export const encodeEntry = (entry: LogEntry, ctx: NormalizeContext): NormalizedE
 export const normalizeEntry = (input: unknown, ctx: NormalizeContext, surrogates = false): NormalizeResult => {
   const valid = validateEntry(input, ctx, surrogates)
   if ('error' in valid) return valid
-  const entry = buildEntry(valid.fields, valid.timestamp)
+  const built = buildEntry(valid.fields, valid.timestamp)
+  const entry = ctx.stream === undefined ? built : intoStream(built, ctx.stream)
   if (!ctx.redact) return encodeEntry(entry, ctx)
   const redacted = ctx.redact(entry)
   const encoded = encodeEntry(redacted.entry, ctx)

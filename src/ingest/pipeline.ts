@@ -39,7 +39,7 @@ export interface IngestDeps {
   /** Receipt times of requests being stored (the live tail's watermark); none: not tracked. */
   receipts?: ReceiptTracker
   /** The redaction stage of each project (src/redaction/ builds and caches it); none: no redaction. */
-  redaction?: { stageFor(project: Project): RedactStage | undefined }
+  redaction?: { stageFor(project: Pick<Project, 'id' | 'team_id'>): RedactStage | undefined }
 }
 
 export interface IngestResult {
@@ -49,7 +49,7 @@ export interface IngestResult {
 }
 
 /** Which front door records came through, for the per-protocol metrics. */
-export type Protocol = 'json' | 'otlp' | 'loki' | 'elasticsearch' | 'syslog'
+export type Protocol = 'json' | 'otlp' | 'loki' | 'elasticsearch' | 'syslog' | 'anonymous_stream'
 
 export interface IngestOptions {
   /**
@@ -57,7 +57,28 @@ export interface IngestOptions {
    * per record (Elasticsearch bulk items), so a client retries exactly what failed.
    */
   allErrors?: boolean
+  /** Rows that go somewhere other than a project's own budget: an anonymous stream. */
+  sink?: IngestSink
 }
+
+/**
+ * Where rows go that no project owns yet (an anonymous stream, src/streams/): they are stored
+ * under the target's id like a project's, but the sink's caps replace the daily limit, every
+ * row gets the sink's stream, the sink's redaction replaces the project's, and nothing is
+ * recorded in the project tables (usage, streams).
+ */
+export interface IngestSink {
+  /** Every row's stream; an entry's own `stream` is kept as metadata.original_stream. */
+  stream: string
+  redact: RedactStage | undefined
+  /** Charges the rows before the engine gets them; throws (an AppError) to refuse the request whole. */
+  reserve(bytes: number, entries: number): void
+  /** Gives back rows the engine did not take. */
+  release(bytes: number, entries: number): void
+}
+
+/** What the pipeline reads of the project (or anonymous stream) it stores into. */
+export type IngestTarget = Pick<Project, 'id' | 'team_id' | 'retention_days' | 'daily_limit_mb'>
 
 /**
  * What a protocol decoder (protocols/) gives the pipeline for one record of its payload: a
@@ -88,7 +109,7 @@ export class RejectionLog {
     private readonly intervalMs = REJECTION_LOG_INTERVAL_MS,
   ) {}
 
-  note(project: Project, count: number, example: FieldError & { line?: number }, reason: RejectReason): void {
+  note(project: IngestTarget, count: number, example: FieldError & { line?: number }, reason: RejectReason): void {
     const at = this.now()
     const entry = this.pending.get(project.id) ?? { count: 0, example, loggedAt: -Infinity }
     entry.count += count
@@ -102,28 +123,30 @@ export class RejectionLog {
   }
 }
 
-const contextOf = (deps: IngestDeps, project: Project, now: Date): NormalizeContext => {
+const contextOf = (deps: IngestDeps, project: IngestTarget, now: Date, sink: IngestSink | undefined): NormalizeContext => {
   const receivedUs = now.getTime() * 1000
   return {
     projectId: project.id,
     receivedUs,
     nextId: deps.nextId,
     window: timestampWindow(receivedUs, project.retention_days),
-    redact: deps.redaction?.stageFor(project),
+    redact: sink ? sink.redact : deps.redaction?.stageFor(project),
+    ...(sink ? { stream: sink.stream } : {}),
   }
 }
 
 const countRejected = (
   deps: IngestDeps,
-  project: Project,
+  project: IngestTarget,
   now: Date,
   protocol: Protocol,
   reason: RejectReason,
   count: number,
   example: FieldError & { line?: number },
+  sink?: IngestSink,
 ): void => {
   if (count === 0) return
-  deps.usage.reject(project.id, utcDay(now), count)
+  if (!sink) deps.usage.reject(project.id, utcDay(now), count)
   deps.metrics.recordsRejected.inc({ protocol, reason }, count)
   deps.rejections.note(project, count, example, reason)
 }
@@ -137,14 +160,14 @@ const UNSTORABLE: FieldError = { field: 'entry', message: 'could not be stored b
  */
 export const ingestRecords = async (
   deps: IngestDeps,
-  project: Project,
+  project: IngestTarget,
   records: DecodedRecord[],
   protocol: Protocol,
   options: IngestOptions = {},
 ): Promise<IngestResult> => {
   if (records.length === 0) throw validationError('body', 'has no entries')
   const now = deps.clock()
-  const ctx = contextOf(deps, project, now)
+  const ctx = contextOf(deps, project, now, options.sink)
   deps.receipts?.begin(ctx.receivedUs)
   try {
     return await normalizeAndStore(deps, project, records, protocol, options, now, ctx)
@@ -155,7 +178,7 @@ export const ingestRecords = async (
 
 const normalizeAndStore = async (
   deps: IngestDeps,
-  project: Project,
+  project: IngestTarget,
   records: DecodedRecord[],
   protocol: Protocol,
   options: IngestOptions,
@@ -180,13 +203,14 @@ const normalizeAndStore = async (
       bytes += result.bytes
     }
   }
-  countRejected(deps, project, now, protocol, 'invalid', errors.length, errors[0]!)
+  const { sink } = options
+  countRejected(deps, project, now, protocol, 'invalid', errors.length, errors[0]!, sink)
   let accepted = rows.length
   if (rows.length > 0) {
-    const refused = await store(deps, project, rows, bytes, now, protocol)
+    const refused = await store(deps, project, rows, bytes, now, protocol, sink)
     if (refused.length > 0) {
       const unstorable = refused.map((i) => ({ line: rowLines[i]!, ...UNSTORABLE }))
-      countRejected(deps, project, now, protocol, 'unstorable', unstorable.length, unstorable[0]!)
+      countRejected(deps, project, now, protocol, 'unstorable', unstorable.length, unstorable[0]!, sink)
       errors.push(...unstorable)
       errors.sort((a, b) => a.line - b.line)
       accepted -= refused.length
@@ -200,34 +224,50 @@ const normalizeAndStore = async (
 }
 
 /** One entry (POST /logs/ingest): any problem with it is a 400 naming the field. */
-export const ingestOne = async (deps: IngestDeps, project: Project, record: DecodedRecord, protocol: Protocol): Promise<IngestResult> => {
+export const ingestOne = async (
+  deps: IngestDeps,
+  project: IngestTarget,
+  record: DecodedRecord,
+  protocol: Protocol,
+  options: Pick<IngestOptions, 'sink'> = {},
+): Promise<IngestResult> => {
   const now = deps.clock()
+  const { sink } = options
   if (record.refused) {
-    countRejected(deps, project, now, protocol, 'invalid', 1, record.refused)
+    countRejected(deps, project, now, protocol, 'invalid', 1, record.refused, sink)
     throw validationError(record.refused.field, record.refused.message)
   }
-  const ctx = contextOf(deps, project, now)
+  const ctx = contextOf(deps, project, now, sink)
   const result = normalizeEntry(record.value, ctx, record.surrogates)
   if ('error' in result) {
-    countRejected(deps, project, now, protocol, 'invalid', 1, result.error)
+    countRejected(deps, project, now, protocol, 'invalid', 1, result.error, sink)
     throw validationError(result.error.field, result.error.message)
   }
   deps.receipts?.begin(ctx.receivedUs)
   let refused: number[]
   try {
-    refused = await store(deps, project, [result], result.bytes, now, protocol)
+    refused = await store(deps, project, [result], result.bytes, now, protocol, sink)
   } finally {
     deps.receipts?.end(ctx.receivedUs)
   }
   if (refused.length > 0) {
-    countRejected(deps, project, now, protocol, 'unstorable', 1, UNSTORABLE)
+    countRejected(deps, project, now, protocol, 'unstorable', 1, UNSTORABLE, sink)
     throw validationError(UNSTORABLE.field, UNSTORABLE.message)
   }
   return { accepted: 1, rejected: 0 }
 }
 
 /** Stores the rows (202 means durable); returns the indices of rows the engine refused as data. */
-const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[], bytes: number, now: Date, protocol: Protocol): Promise<number[]> => {
+const store = async (
+  deps: IngestDeps,
+  project: IngestTarget,
+  rows: NormalizedEntry[],
+  bytes: number,
+  now: Date,
+  protocol: Protocol,
+  sink: IngestSink | undefined,
+): Promise<number[]> => {
+  if (sink) return storeInSink(deps, sink, rows, bytes, protocol)
   const day = utcDay(now)
   const limitBytes = project.daily_limit_mb * 1024 * 1024
   if (!deps.usage.reserve(project.id, day, bytes, rows.length, limitBytes)) {
@@ -268,5 +308,28 @@ const store = async (deps: IngestDeps, project: Project, rows: NormalizedEntry[]
     }
     for (const name of fresh) deps.knownStreams.add(`${project.id}/${name}`)
   }
+  return refused
+}
+
+/** store() for a sink: its caps instead of the daily limit, no usage and no project streams. */
+const storeInSink = async (deps: IngestDeps, sink: IngestSink, rows: NormalizedEntry[], bytes: number, protocol: Protocol): Promise<number[]> => {
+  sink.reserve(bytes, rows.length)
+  let refused: number[]
+  try {
+    refused = (await deps.batcher.insert(rows.map((r) => r.line))).refused
+  } catch (err) {
+    sink.release(bytes, rows.length)
+    throw err
+  }
+  if (refused.length > 0) {
+    let refusedBytes = 0
+    for (const i of refused) refusedBytes += rows[i]!.bytes
+    sink.release(refusedBytes, refused.length)
+  }
+  deps.metrics.recordsAccepted.inc({ protocol }, rows.length - refused.length)
+  const refusedSet = new Set(refused)
+  rows.forEach((row, i) => {
+    if (!refusedSet.has(i) && row.redacted) for (const rule of row.redacted) deps.metrics.redactedEntries.inc({ rule })
+  })
   return refused
 }

@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
   'session.delete',
   'login_link.create',
   'viewer_token.create',
+  'stream.claim',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

@@ -226,4 +226,34 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX ingest_tokens_project_created ON ingest_tokens (project_id, created_at, id);
   `,
+  `
+  -- Anonymous streams (API.md "Anonymous streams"): found by the SHA-256 of the token the sender
+  -- chose (the token, the stream's only secret, is never stored). id is the pseudo project id
+  -- its events are stored under in the engine until a claim moves them. status: active (expiry
+  -- is read from expires_at), moving (a claim is recorded and its move not finished: serve
+  -- resumes it), claimed, expired (the cleanup removed its events). Counts are reserved before
+  -- the engine insert and given back if it fails, so the caps hold across a crash.
+  CREATE TABLE anonymous_streams (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL CHECK (status IN ('active', 'moving', 'claimed', 'expired')),
+    event_count INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    -- The claim. No foreign key: a claim into a project deleted meanwhile still finishes (by
+    -- removing what it copied), and a finished claim keeps answering its retries.
+    claim_team_id TEXT,
+    claim_project_id TEXT,
+    claim_actor TEXT,
+    claim_started_at TEXT,
+    -- 1 once the claimed events were added to the project's usage (exactly once, see claim.ts).
+    claim_usage_counted INTEGER NOT NULL DEFAULT 0,
+    claimed_events INTEGER,
+    claimed_at TEXT,
+    -- When it was claimed or expired; the row is forgotten anonymous_streams.keep_finished_days later.
+    finished_at TEXT
+  );
+  CREATE INDEX anonymous_streams_status ON anonymous_streams (status, expires_at);
+  `,
 ]

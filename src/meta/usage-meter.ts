@@ -1,5 +1,10 @@
 import type { MetaDb } from './db.js'
 
+/** A counter's absolute values; skipped for a project deleted meanwhile. */
+const WRITE_COUNTER = `INSERT INTO usage_daily (project_id, day, bytes_in, entries, rejected)
+   SELECT @projectId, @day, @bytes, @entries, @rejected WHERE EXISTS (SELECT 1 FROM projects WHERE id = @projectId)
+   ON CONFLICT (project_id, day) DO UPDATE SET bytes_in = excluded.bytes_in, entries = excluded.entries, rejected = excluded.rejected`
+
 interface Counter {
   projectId: string
   day: string
@@ -51,6 +56,32 @@ export class UsageMeter {
     return true
   }
 
+  /** Whether `bytes` more would stay within the day's limit (nothing is counted). */
+  fits(projectId: string, day: string, bytes: number, limitBytes: number): boolean {
+    return this.counter(projectId, day).bytes + bytes <= limitBytes
+  }
+
+  /**
+   * Adds to a day's counts exactly once across a crash: the counter is written at once, in one
+   * SQLite transaction with `alongside`, which returns false when the addition no longer applies
+   * (it was made before); then nothing is added. For counts not tied to an insert of this
+   * process (a claimed anonymous stream's events). Returns whether it was added.
+   */
+  addOnce(projectId: string, day: string, bytes: number, entries: number, alongside: () => boolean): boolean {
+    const c = this.counter(projectId, day)
+    const write = this.db.prepare(WRITE_COUNTER)
+    const added = this.db.transaction(() => {
+      if (!alongside()) return false
+      write.run({ projectId, day, bytes: c.bytes + bytes, entries: c.entries + entries, rejected: c.rejected })
+      return true
+    })()
+    if (added) {
+      c.bytes += bytes
+      c.entries += entries
+    }
+    return added
+  }
+
   /** Gives back a reservation whose entries the engine did not take. */
   release(projectId: string, day: string, bytes: number, entries: number): void {
     const c = this.counter(projectId, day)
@@ -85,11 +116,7 @@ export class UsageMeter {
     }
     const dirty = [...this.counters.values()].filter((c) => c.dirty)
     if (dirty.length === 0) return
-    const write = this.db.prepare(
-      `INSERT INTO usage_daily (project_id, day, bytes_in, entries, rejected)
-       SELECT @projectId, @day, @bytes, @entries, @rejected WHERE EXISTS (SELECT 1 FROM projects WHERE id = @projectId)
-       ON CONFLICT (project_id, day) DO UPDATE SET bytes_in = excluded.bytes_in, entries = excluded.entries, rejected = excluded.rejected`,
-    )
+    const write = this.db.prepare(WRITE_COUNTER)
     const today = new Date().toISOString().slice(0, 10)
     this.db.transaction(() => {
       for (const c of dirty) {

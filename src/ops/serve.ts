@@ -5,7 +5,8 @@ import { dataPaths, resolveDataDir, type DataPaths } from '../config/paths.js'
 import { AlertEvaluator } from '../alerts/evaluate.js'
 import { Notifier } from '../alerts/notify.js'
 import { Scheduler } from '../jobs/scheduler.js'
-import { alertEvaluationJob, retentionJob } from '../jobs/serve-jobs.js'
+import { alertEvaluationJob, anonymousStreamsJob, retentionJob } from '../jobs/serve-jobs.js'
+import { claimPauseFromEnv } from '../streams/claim.js'
 import { buildApp } from '../api/app.js'
 import { createLogger } from '../api/logger.js'
 import { openEngine, type Engine } from '../engine/engine.js'
@@ -91,6 +92,7 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
       notifier,
       metrics,
       jobs,
+      claimPause: claimPauseFromEnv(process.env),
     })
     limitConnections(app, config.server.max_connections, logger)
     try {
@@ -117,7 +119,10 @@ export const startServer = async (options: ServeOptions): Promise<RunningServer>
     logger.info({ url, data_dir: paths.root, engine: { mode: engine.mode, version: engine.version } }, 'krafter-logs serving')
     jobs.register(alertEvaluationJob(new AlertEvaluator({ meta, engine, clock, notifier, logger, metrics }), config))
     if (config.retention.enabled) jobs.register(retentionJob({ meta, engine, clock }, team.id, config, logger))
+    jobs.register(anonymousStreamsJob({ meta, engine, clock, config, ...app.anonymousStreams }, logger))
     jobs.start()
+    // A claim a crash interrupted finishes now, not one cleanup interval later.
+    void jobs.runNow('anonymous_streams')
     const opened = { app, engine, meta }
     let closing: Promise<void> | undefined
     return {

@@ -241,6 +241,7 @@ export class RedactionRegistry {
   private readonly cache = new Map<string, CompiledRedaction>()
   private version: number
   private checkedAt = -Infinity
+  private defaults: CompiledRedaction | undefined
 
   constructor(
     private readonly meta: MetaDb,
@@ -272,6 +273,17 @@ export class RedactionRegistry {
   /** After a write through this process: the next request compiles anew, without waiting for the check. */
   invalidate(): void {
     this.checkedAt = -Infinity
+  }
+
+  /**
+   * The stage for entries no team owns yet (anonymous streams): the built-in rules at their
+   * defaults, the project-independent part of every rule set. Compiled once (it never changes).
+   */
+  defaultStage(): ((entry: LogEntry) => { entry: LogEntry; matched: string[] }) | undefined {
+    this.defaults ??= compileRedaction()
+    const compiled = this.defaults
+    if (compiled.active.length === 0) return undefined
+    return (entry) => redactEntry(compiled, entry, this.key)
   }
 
   /** The pipeline's redaction stage for a project (undefined when no rule is enabled). */

@@ -126,6 +126,7 @@ const sampleRequests = (): Record<string, { url: string; body?: unknown; project
   'POST /api/v1/redaction/test': { url: '/redaction/test', body: { project_id: projectA.id, entries: [{ message: 'x' }] }, projectScoped: true },
   'POST /api/v1/sessions/login-links': { url: '/sessions/login-links', projectScoped: false },
   'POST /api/v1/viewer-tokens': { url: '/viewer-tokens', body: { project_id: projectA.id }, projectScoped: true },
+  'POST /api/v1/streams/claim': { url: '/streams/claim', body: { token: 'walk-walk-walk-walk-walk', project_id: projectA.id }, projectScoped: true },
 })
 
 // Routes open to this machine (GET /metrics) answer inject's loopback calls without a token;
@@ -143,12 +144,26 @@ const call = (route: RouteEntry, headers: Record<string, string>) => {
 }
 
 describe('every route declares its auth, and every wrong token gets the envelope', () => {
-  it('has a sample request for every protected route and only health, the OpenAPI document, the browser-session routes (which check their own credential), the CORS preflights of the browser ingest endpoints and the console pages and assets are open', () => {
+  it('has a sample request for every protected route and only health, the OpenAPI document, the browser-session routes (which check their own credential), the CORS preflights of the browser ingest endpoints, the anonymous streams (whose token is the path) and the console pages and assets are open', () => {
     const samples = sampleRequests()
     const missing = protectedRoutes().map((r) => `${r.method} ${r.url}`).filter((k) => !samples[k])
     expect(missing).toEqual([])
     expect(t.app.routeTable.filter((r) => r.auth.kind === 'none').map((r) => (r.method === 'OPTIONS' ? `OPTIONS ${r.url}` : r.url)).sort()).toEqual(
-      [...CONSOLE_PAGES, ...['/api/v1/logs/ingest', '/api/v1/logs/ingest/batch', '/v1/logs', '/otlp/v1/logs'].map((url) => `OPTIONS ${url}`), '/api/v1/healthz', '/api/v1/openapi.json', '/api/v1/sessions', '/api/v1/sessions/current', '/api/v1/sessions/current', '/assets/:file', '/embed', '/healthz', '/login'].sort(),
+      [
+        ...CONSOLE_PAGES,
+        ...['/api/v1/logs/ingest', '/api/v1/logs/ingest/batch', '/v1/logs', '/otlp/v1/logs'].map((url) => `OPTIONS ${url}`),
+        '/api/v1/healthz',
+        '/api/v1/openapi.json',
+        '/api/v1/sessions',
+        '/api/v1/sessions/current',
+        '/api/v1/sessions/current',
+        '/api/v1/streams/:token/events',
+        '/api/v1/streams/:token/info',
+        '/assets/:file',
+        '/embed',
+        '/healthz',
+        '/login',
+      ].sort(),
     )
   })
 

@@ -101,6 +101,9 @@ const EXAMPLE_ENDPOINTS: Record<string, string> = {
   Facets: 'GET /logs/facets',
   Patterns: 'GET /logs/patterns',
   'Preview a rule': 'POST /logs/alerts/preview',
+  'Send events to a stream': 'POST /streams/:token/events',
+  'Stream info': 'GET /streams/:token/info',
+  'Claim a stream': 'POST /streams/claim',
 }
 
 interface Example {

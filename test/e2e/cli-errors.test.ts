@@ -50,6 +50,7 @@ const COMMANDS: { command: string; missing?: string[]; bad: string[] }[] = [
   { command: 'redaction list', bad: ['--project'] },
   { command: 'redaction test', missing: [], bad: ['--project', 'web', '--entry'] },
   { command: 'retention run', bad: ['--project'] },
+  { command: 'stream claim', missing: [], bad: ['t'.repeat(22), '--project'] },
 ]
 
 const CASES = COMMANDS.flatMap(({ command, missing, bad }) => [
@@ -93,7 +94,7 @@ describe('bad command lines', () => {
     const covered = new Set(COMMANDS.map((c) => c.command.split(' ')[0]))
     expect(listed.length).toBeGreaterThan(5)
     for (const topicOrCommand of listed) expect(covered, topicOrCommand).toContain(topicOrCommand)
-    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention', 'project tokens'], (t) => cli(...t.split(' '), '--help'))
+    const all = await runAll(['alert', 'audit', 'backup', 'keys', 'project', 'redaction', 'retention', 'stream', 'project tokens'], (t) => cli(...t.split(' '), '--help'))
     // Commands and subtopics (`project tokens`, whose own commands are three words).
     const subcommands = all.flatMap((r) => [...r.stdout.matchAll(/^ {2}([a-z]+ [a-z-]+(?: [a-z-]+)?)(?= {2}|\n)/gm)].map((m) => m[1]!))
     expect(subcommands.length).toBeGreaterThan(15)
@@ -173,6 +174,7 @@ describe('bad command lines', () => {
       ['audit', 'Audit log'],
       ['retention', 'retention_days'],
       ['redaction', 'Redaction rules'],
+      ['stream', 'Anonymous streams'],
     ]) {
       expect(help.stdout, topic).toMatch(new RegExp(`^ {2}${topic} +.*${words}`, 'm'))
     }

@@ -42,10 +42,11 @@ afterAll(async () => {
 })
 
 describe('background jobs of a running serve', () => {
-  it('status lists both jobs with their schedule and next run', async () => {
+  it('status lists the jobs with their schedule and next run', async () => {
     const { jobs } = await statusJson()
-    expect(jobs?.map((j) => j.name)).toEqual(['alert_evaluation', 'retention'])
-    const [alerts, retention] = jobs!
+    expect(jobs?.map((j) => j.name)).toEqual(['alert_evaluation', 'retention', 'anonymous_streams'])
+    const [alerts, retention, streams] = jobs!
+    expect(streams).toMatchObject({ schedule: { every_seconds: 600 }, failures: 0 })
     expect(alerts).toMatchObject({ schedule: { every_seconds: 5 }, failures: 0 })
     expect(Date.parse(alerts!.next_run_at)).toBeGreaterThan(startedAt)
     expect(retention).toMatchObject({ schedule: { daily_at_utc: runAt }, next_run_at: nightly.toISOString(), runs: 0, last_result: null, last_error: null })
@@ -63,6 +64,9 @@ describe('background jobs of a running serve', () => {
     expect(alerts.runs).toBeGreaterThanOrEqual(1)
     expect(alerts.last_duration_ms).toBeGreaterThanOrEqual(0)
     expect(Date.parse(alerts.next_run_at)).toBeGreaterThan(Date.parse(alerts.last_started_at))
+    // The anonymous streams job also ran once at start (it finishes claims a crash interrupted).
+    const streams = (await statusJson()).jobs!.find((j) => j.name === 'anonymous_streams')!
+    expect(streams).toMatchObject({ runs: 1, last_result: 'ok', failures: 0 })
     const table = await cli('status')
     expect(table.exitCode, table.stderr).toBe(0)
     expect(table.stdout).toMatch(/^job alert_evaluation +.*last ok at .*, 0 failed$/m)

@@ -104,6 +104,14 @@ interface RouteSpec {
   samples: Sample[]
 }
 
+/** An anonymous stream with one event (sent from an address of its own, so the walk's rate budget stays whole). */
+const anonymousStream = async (): Promise<string> => {
+  const token = randomBytes(16).toString('hex')
+  const res = await inject('POST', `/api/v1/streams/${token}/events`, {}, { message: 'matrix' }, '192.0.2.77')
+  expect(res.statusCode, res.body).toBe(202)
+  return token
+}
+let streamToken: string | undefined
 /** A built script of the console (its name carries a content hash), as index.html loads it. */
 const consoleAsset = (): string => /src="(\/assets\/[^"]+\.js)"/.exec(readFileSync(path.join(CONSOLE_DIR, 'index.html'), 'utf8'))![1]!
 /** The ingest endpoints browsers may call (CORS); every other route never answers CORS headers. */
@@ -306,6 +314,13 @@ const routes = (): Record<string, RouteSpec> => ({
       { scoping: 'project', ok: 204, make: async () => ({ url: `/api/v1/redaction/rules/${await newRedactionRule(projectA.id)}` }) },
       { scoping: 'team', ok: 204, make: async () => ({ url: `/api/v1/redaction/rules/${await newRedactionRule(null)}` }) },
     ],
+  },
+  // Anonymous streams: events and info take no token (the stream's own token is the path).
+  'POST /api/v1/streams/:token/events': { auth: none, samples: one('filtered', 202, async () => ({ url: `/api/v1/streams/${(streamToken ??= await anonymousStream())}/events`, body: { message: 'matrix' } })) },
+  'GET /api/v1/streams/:token/info': { auth: none, samples: one('filtered', 200, async () => ({ url: `/api/v1/streams/${(streamToken ??= await anonymousStream())}/info` })) },
+  'POST /api/v1/streams/claim': {
+    auth: team('logs:write'),
+    samples: one('project', 200, async () => ({ url: '/api/v1/streams/claim', body: { token: await anonymousStream(), project_id: projectA.id } })),
   },
   'POST /api/v1/viewer-tokens': { auth: team('logs:read'), samples: one('project', 201, () => ({ url: '/api/v1/viewer-tokens', body: { project_id: projectA.id } })) },
   'POST /api/v1/redaction/test': {

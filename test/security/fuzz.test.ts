@@ -106,7 +106,8 @@ describe('fuzz corpus over every route', () => {
   const tokens: Record<string, string> = {}
 
   beforeAll(async () => {
-    t = await createTestApp()
+    // The anonymous streams' per-address budget would turn most of their corpus into 429s.
+    t = await createTestApp({ config: { anonymous_streams: { burst: 100_000 } } })
     project = await t.project({ name: 'Fuzz target' })
     const other = await t.project({ name: 'Fuzz other' })
     const now = t.clock.now()
@@ -358,6 +359,16 @@ describe('fuzz corpus over every route', () => {
             expires_in: [...JSON_VALUES, 59, 86_401, 60.5, '3600', 1e30],
             query: [...JSON_VALUES, ...SQLISH, 'x'.repeat(5000), '(((', 'level:loud', 'a) OR (b', 'metadata.x..y:1'],
           },
+        },
+      },
+      // Anonymous streams: a valid token (the stream is created by the first accepted entry).
+      'POST /api/v1/streams/:token/events': { params: { token: 'fuzz-stream-token-0000000' }, body: { base: entry, fields: entryFields } },
+      'GET /api/v1/streams/:token/info': { params: { token: 'fuzz-stream-token-0000000' } },
+      // A valid claim names a project that does not exist (404), so the corpus moves nothing.
+      'POST /api/v1/streams/claim': {
+        body: {
+          base: { token: 'fuzz-stream-token-0000000', project_id: NOWHERE },
+          fields: { token: [...JSON_VALUES, ...SQLISH, 'x'.repeat(21), 'x'.repeat(65), `${'x'.repeat(30)}.`, `${'x'.repeat(30)}\u0000`], project_id: [...JSON_VALUES, ...BAD_UUIDS] },
         },
       },
       'POST /api/v1/redaction/test': {

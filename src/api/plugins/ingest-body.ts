@@ -67,6 +67,10 @@ export interface IngestBodyOptions {
    * endpoint refuses a request whose Origin its token does not list.
    */
   browser?: boolean
+   * The scope's rate limit, run on each route's onRequest (throws to refuse). Default: the
+   * ingest token's `log_ingest` bucket; routes without a token (anonymous streams) bring their own.
+   */
+  rateLimit?: (request: FastifyRequest) => void
 }
 
 /** The body after Content-Encoding and then the media type's implied compression. */
@@ -100,6 +104,7 @@ export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: In
   })
 
   const rateLimit = async (request: FastifyRequest) => {
+    if (options.rateLimit) return options.rateLimit(request)
     const wait = deps.ingestLimiter.take(ingestOf(request).tokenHash)
     if (wait > 0) {
       throw new AppError('rate_limited', `Too many ingest requests for this token; retry in ${wait} s`, {

@@ -22,6 +22,8 @@ import type { ContextResult } from '../../explore/context.js'
 import type { FacetsResult } from '../../explore/facets.js'
 import type { Pattern as PatternView } from '../../explore/patterns.js'
 import type { IssuedViewerToken } from '../../viewer/tokens.js'
+import type { StreamInfo as AnonymousStreamInfoView } from '../../streams/registry.js'
+import type { ClaimResult } from '../../streams/claim.js'
 import { envelope, FieldError } from './envelope.js'
 
 /** The resources the API answers with (API.md, docs/api.md); `id` names them in the OpenAPI components. */
@@ -219,6 +221,28 @@ export const IngestAnswer = z
   })
   .meta({ id: 'IngestResult' })
 
+/** GET /streams/:token/info: never the events. */
+export const AnonymousStreamInfo = z
+  .object({
+    status: z.enum(['active', 'claimed', 'expired']),
+    event_count: z.number().int(),
+    bytes: z.number().int().meta({ description: 'bytes_in of the stored events, counted as for a daily limit' }),
+    created_at: Time,
+    expires_at: Time,
+  })
+  .meta({ id: 'AnonymousStreamInfo' })
+
+/** POST /streams/claim: where the events went. */
+export const AnonymousStreamClaim = z
+  .object({
+    project_id: z.string(),
+    stream: z.string().meta({ description: 'The stream of the project that holds them: anonymous-<first 12 hex digits of the SHA-256 of the token>' }),
+    events: z.number().int(),
+    bytes: z.number().int(),
+    claimed_at: Time,
+  })
+  .meta({ id: 'AnonymousStreamClaim' })
+
 export const Entry = z
   .object({
     id: z.string(),
@@ -412,6 +436,8 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof AlertTestResult>['deliveries'][number], DeliveryResult>>,
   Assert<Same<z.output<typeof AlertPreview>, AlertPreviewView>>,
   Assert<Same<z.output<typeof IngestAnswer>, IngestResult>>,
+  Assert<Same<z.output<typeof AnonymousStreamInfo>, AnonymousStreamInfoView>>,
+  Assert<Same<z.output<typeof AnonymousStreamClaim>, ClaimResult>>,
   Assert<Same<z.output<typeof Entry>, LogEntry>>,
   Assert<Same<z.output<typeof StatsAnswer>['data'] & { stats: { elapsed_ms: number } }, StatsResult>>,
   Assert<Same<z.output<typeof EntryContext>, ContextResult>>,
