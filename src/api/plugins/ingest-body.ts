@@ -67,6 +67,7 @@ export interface IngestBodyOptions {
    * endpoint refuses a request whose Origin its token does not list.
    */
   browser?: boolean
+  /**
    * The scope's rate limit, run on each route's onRequest (throws to refuse). Default: the
    * ingest token's `log_ingest` bucket; routes without a token (anonymous streams) bring their own.
    */
