@@ -116,8 +116,10 @@ export const ingestBody = (scope: FastifyInstance, deps: AppContext, options: In
   // On each ingest route rather than the scope, so the 404 handler and the preflights never ask
   // for an ingest token. The origin first: a page the token does not serve spends no bucket.
   const originCheck = checkIngestOrigin(options.browser ?? false)
+  // Routes without an ingest token (anonymous streams) bring their own limit and have no
+  // token whose origins could be checked; preflights have neither.
   scope.addHook('onRoute', (route) => {
-    if (route.config?.auth?.kind !== 'ingest') return
-    route.onRequest = [route.onRequest ?? []].flat().concat(originCheck, rateLimit)
+    if (route.config?.auth?.kind === 'ingest') route.onRequest = [route.onRequest ?? []].flat().concat(originCheck, rateLimit)
+    else if (options.rateLimit && route.method !== 'OPTIONS') route.onRequest = [route.onRequest ?? []].flat().concat(rateLimit)
   })
 }
