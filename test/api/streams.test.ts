@@ -283,6 +283,8 @@ describe('claiming a stream into a project', () => {
     const entry = audit.find((a: { target_id: string }) => a.target_id === streamName(token))
     expect(entry).toMatchObject({ action: 'stream.claim', target_type: 'anonymous_stream', details: { project_id: project.id, stream: streamName(token), events: 230 } })
     expect(JSON.stringify(audit)).not.toContain(token)
+    // Request lines name the stream's path with the token redacted.
+    expect(t.logs()).toContain('"url":"/api/v1/streams/[redacted]/events"')
     expect(t.logs()).not.toContain(token)
 
     expect((await info(token)).json().data).toMatchObject({ status: 'claimed', event_count: 230 })

@@ -36,6 +36,7 @@ const ACTIONS = [
   'session.delete',
   'login_link.create',
   'viewer_token.create',
+  'stream.claim',
 ]
 
 const PAGE_SIZE = 50
