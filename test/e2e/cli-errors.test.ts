@@ -102,7 +102,7 @@ describe('bad command lines', () => {
     for (const command of subcommands) expect(COMMANDS.some((c) => c.command === command || c.command.startsWith(`${command} `)), command).toBe(true)
   })
 
-  it('prints one line and the usage line on stderr, exit 2 (missing argument, unknown flag, bad value)', { timeout: 300_000 }, async () => {
+  it('prints one line and the usage line on stderr, exit 2 (missing argument, unknown flag, bad value)', { timeout: 600_000 }, async () => {
     const results = await runAll(CASES, async (c) => ({ c, res: await cli(...c.command.split(' '), ...c.args) }))
     for (const { c, res } of results) expectUsageFailure(res, c.command, `${c.command} (${c.kind})`)
     const unknown = results.find(({ c }) => c.command === 'project list' && c.kind === 'unknown flag')!
@@ -115,7 +115,7 @@ describe('bad command lines', () => {
     expect(bad.res.stderr).toMatch(/^Error: Invalid value for --retention-days: Expected an integer but received: week\n/)
   })
 
-  it('prints {"error": {"code", "message"}} on stdout with --json, and nothing on stderr, exit 2', { timeout: 300_000 }, async () => {
+  it('prints {"error": {"code", "message"}} on stdout with --json, and nothing on stderr, exit 2', { timeout: 600_000 }, async () => {
     // One case per command, the kinds taken in turn: each command and each kind is covered.
     const kinds = ['missing argument', 'unknown flag', 'bad value']
     const picked = COMMANDS.filter((c) => c.command !== 'serve').map(({ command }, i) => {
