@@ -54,9 +54,12 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
 const SPAN_ID = '00f067aa0ba902b7'
 const traced = (): Context => trace.setSpanContext(context.active(), { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED })
 
-/** The last second, with nanoseconds below the microsecond, as an hrtime and its stored text. */
+/**
+ * The last seconds of the app's clock (the one search's default range ends at), with
+ * nanoseconds below the microsecond, as an hrtime and its stored text.
+ */
 const recentTime = (offsetMs: number, extraNs: number): { hr: [number, number]; stored: string } => {
-  const ms = Date.now() - offsetMs
+  const ms = t.clock.now().getTime() - offsetMs
   const seconds = Math.floor(ms / 1000)
   const ns = (ms % 1000) * 1_000_000 + extraNs
   // The engine keeps microseconds, rounded to the nearest.
