@@ -116,6 +116,8 @@ describe('console explorer', () => {
     await signIn(page, `/?project=${shop.id}`)
     await loaded(page)
     await page.click('#query-input')
+    // Focusing the bar loads the top values it suggests.
+    await page.waitForSelector('#query-input[data-values=loaded]')
     await page.keyboard.type('serv')
     await expect.poll(() => page.$$eval('[data-testid=suggestion]', (els) => els.map((e) => e.getAttribute('data-value')))).toEqual(['service:'])
     await page.keyboard.press('Tab')

@@ -15,7 +15,7 @@ import type { TestApp } from './app.js'
 export const SYSLOG_NG = '/usr/sbin/syslog-ng'
 
 /** Polls an async probe until it gives a value (not undefined), with a generous deadline. */
-export const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, ms = 30_000, state?: () => Promise<string>): Promise<T> => {
+export const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, ms = 45_000, state?: () => Promise<string>): Promise<T> => {
   const deadline = Date.now() + ms
   for (;;) {
     const value = await probe()

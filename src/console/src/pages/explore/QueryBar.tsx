@@ -67,20 +67,28 @@ export const QueryBar = ({ value, onSubmit, error, filters }: QueryBarProps) => 
   // Top values for suggestions, once per project and range, when the bar is first used.
   const valuesKey = `${filters.project_id}|${filters.from}|${filters.to}`
   const [wantValues, setWantValues] = useState(false)
+  // A failed fetch is tried again (a few times, a moment later): suggestions are a help, not a must.
+  const [valuesTry, setValuesTry] = useState(0)
   useEffect(() => {
     if (!wantValues || !filters.project_id) return
     const ctl = new AbortController()
+    let retry: ReturnType<typeof setTimeout> | undefined
     api<{ fields: Record<string, { value: string; count: number }[]> }>('GET', '/logs/facets', {
       query: { project_id: filters.project_id, from: filters.from, to: filters.to, fields: VALUE_FIELDS.join(','), limit: 20 },
       signal: ctl.signal,
       priority: 'low',
     }).then(
       (a) => !ctl.signal.aborted && setValues(a.fields),
-      () => undefined,
+      () => {
+        if (!ctl.signal.aborted && valuesTry < 5) retry = setTimeout(() => setValuesTry((n) => n + 1), 500)
+      },
     )
-    return () => ctl.abort()
+    return () => {
+      clearTimeout(retry)
+      ctl.abort()
+    }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [valuesKey, wantValues])
+  }, [valuesKey, wantValues, valuesTry])
 
   const { start, word } = wordAt(draft, caret)
   const suggestions = open ? suggestionsFor(word, values) : []
@@ -133,6 +141,7 @@ export const QueryBar = ({ value, onSubmit, error, filters }: QueryBarProps) => 
           aria-label="Query (q language)"
           aria-invalid={qError ? true : undefined}
           aria-autocomplete="list"
+          data-values={values ? 'loaded' : undefined}
           aria-controls="query-suggestions"
           autocomplete="off"
           spellcheck={false}
