@@ -92,7 +92,7 @@ describe('alert rule commands', () => {
     expect(json(fromYaml)).toMatchObject({ project_id: projectId, name: 'From YAML', condition: { type: 'rate', threshold_percent: 5, window_minutes: 15, min_entries: 10 } })
   })
 
-  it('refuses bad rules with the field named and exit 2, as the API does', async () => {
+  it('refuses bad rules with the field named and exit 2, as the API does', { timeout: 240_000 }, async () => {
     const base = ['alert', 'create', '--project', 'shop', '--name', 'x', '--window-minutes', '5', '--email', 'ops@example.com']
     const cases: [string[], string][] = [
       [[...base, '--query', 'level:error', '--json'], 'condition.threshold'],
