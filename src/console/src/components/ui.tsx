@@ -5,11 +5,11 @@ import { ApiError } from '../api.js'
 // Small shared building blocks; pages compose them and keep no styling of their own beyond
 // class names from styles.css.
 
-export const ErrorBanner = ({ error }: { error: unknown }) => {
+export const ErrorBanner = ({ error, testId }: { error: unknown; testId?: string }) => {
   if (!error) return null
   const e = error instanceof ApiError ? error : undefined
   return (
-    <div class="error-banner" role="alert">
+    <div class="error-banner" role="alert" data-testid={testId} data-field={e?.details[0]?.field}>
       <strong>{e ? e.code : 'error'}</strong> {error instanceof Error ? error.message : String(error)}
       {e && e.details.length > 0 && (
         <ul>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, ApiError } from '../../api.js'
-import { formatTime } from '../../components/ui.js'
+import { ErrorBanner, formatTime } from '../../components/ui.js'
 import type { Preview } from './alert-types.js'
 
 /** How long the form must be still before the preview asks again. */
@@ -36,7 +36,6 @@ export const AlertPreview = ({ body, ready }: { body: Record<string, unknown>; r
   useEffect(() => () => ctl.current?.abort(), [])
 
   const { data, error, loading } = state
-  const e = error instanceof ApiError ? error : undefined
   return (
     <section
       class={`preview ${loading ? 'stale' : ''}`}
@@ -48,23 +47,7 @@ export const AlertPreview = ({ body, ready }: { body: Record<string, unknown>; r
     >
       <h3 class="hint">Preview: the last 24 hours</h3>
       {!ready && <p class="hint">Pick a project and write a query to see how often this rule would have fired.</p>}
-      {ready && error !== undefined && (
-        <div class="error-banner" role="alert" data-testid="alert-preview-error" data-field={e?.details[0]?.field}>
-          {e && e.details.length > 0 ? (
-            <ul>
-              {e.details.map((d) => (
-                <li key={d.field}>
-                  <code>{d.field}</code>: {d.message}
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <>
-              <strong>{e?.code ?? 'error'}</strong> {error instanceof Error ? error.message : String(error)}
-            </>
-          )}
-        </div>
-      )}
+      {ready && error !== undefined && <ErrorBanner error={error} testId="alert-preview-error" />}
       {ready && data && !error && (
         <div class="preview-body">
           <p class="preview-summary">
