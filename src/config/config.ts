@@ -167,6 +167,22 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    query: z
+      .object({
+        /**
+         * Every read of the entries (search, stats, export, facets, patterns, context, tail, alert
+         * checks) stops after this long and answers 400 saying to narrow it, instead of holding
+         * the engine (which answers one query at a time on the embedded engine).
+         */
+        timeout_ms: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
+        /**
+         * The memory one read may use in the engine; beyond it the read answers 503 (retry, or narrow
+         * it). Facets of a path with 300,000 distinct values in the range need more than 1 GiB.
+         */
+        max_memory_mb: z.coerce.number().int().min(1).max(1_048_576).default(2048),
+      })
+      .strict()
+      .prefault({}),
     tail: z
       .object({
         /** Live tails (GET /logs/tail) open at once; beyond, 429 until one closes. */

@@ -25,6 +25,8 @@ export interface Engine {
    * Runs a read and reports how many rows it read from storage. null: the engine reports it
    * itself (a server's X-ClickHouse-Summary); the embedded engine only reports result rows.
    */
+  /** The time and memory every read of the entries may take (config `query`); see logs/search.ts selectRows. */
+  queryLimits?: QueryLimits
   measureRowsRead?: <T>(fn: () => Promise<T>) => Promise<{ result: T; rowsRead: number }>
   /**
    * False while a supervised engine is known to be down (managed mode, between a crash and its
@@ -65,6 +67,12 @@ export const clientLifecycle = (
       }
     },
   }
+}
+
+/** What one read may cost the engine before it is stopped with a clear answer (errors.ts readLimitError). */
+export interface QueryLimits {
+  timeoutMs: number
+  maxMemoryBytes: number
 }
 
 export interface EngineInfo {

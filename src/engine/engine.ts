@@ -7,9 +7,15 @@ import { engineErrorKind, engineUnavailable } from './errors.js'
 
 // The rest of the product imports the engine from here; the modes import core.ts directly.
 export { assertSupportedVersion, clientLifecycle, isSupportedVersion, MIN_ENGINE_VERSION } from './core.js'
-export type { Engine, EngineInfo } from './core.js'
+export type { Engine, EngineInfo, QueryLimits } from './core.js'
 
 export const openEngine = async (config: Config, paths: DataPaths, options: { logger?: Logger } = {}): Promise<Engine> => {
+  const engine = await openEngineMode(config, paths, options)
+  engine.queryLimits = { timeoutMs: config.query.timeout_ms, maxMemoryBytes: config.query.max_memory_mb * 1024 * 1024 }
+  return engine
+}
+
+const openEngineMode = async (config: Config, paths: DataPaths, options: { logger?: Logger }): Promise<Engine> => {
   switch (config.engine.mode) {
     case 'embedded': {
       // Loaded on demand: libchdb is large, and most CLI commands never touch the engine.

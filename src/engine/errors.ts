@@ -111,3 +111,31 @@ export const ENGINE_RETRY_AFTER_SECONDS = 1
 /** 503 engine_unavailable for an engine failure of the 'unavailable' kind; nothing internal shown. */
 export const engineUnavailable = (cause: unknown, message = 'The log engine is unavailable; retry shortly'): AppError =>
   new AppError('engine_unavailable', message, { cause, headers: { 'retry-after': String(ENGINE_RETRY_AFTER_SECONDS) } })
+
+// A read that went past its limits (config `query`, set on every read by logs/search.ts).
+const READ_TIMEOUT_CODES = new Set([
+  159, // TIMEOUT_EXCEEDED (max_execution_time)
+  158, // TOO_MANY_ROWS
+  307, // TOO_MANY_BYTES
+])
+const READ_MEMORY_CODE = 241 // MEMORY_LIMIT_EXCEEDED
+
+/**
+ * The answer for a read stopped by its limits: too long → 400 naming the range to narrow (the
+ * same read will fail again; a narrower one will not); too much memory → 503 with Retry-After
+ * (the engine may have been short of memory for other work too), saying what to narrow.
+ * undefined for any other failure.
+ */
+export const readLimitError = (err: unknown, limits: { timeoutMs: number; maxMemoryBytes: number }): AppError | undefined => {
+  const code = clickhouseErrorCode(err)
+  if (code !== undefined && READ_TIMEOUT_CODES.has(code)) {
+    const seconds = limits.timeoutMs / 1000
+    const message = `the query did not finish within the ${seconds} s limit (query.timeout_ms): narrow the time range (from, to) or make the query more selective`
+    return new AppError('validation_error', `Query too expensive: ${message}`, { cause: err, details: [{ field: 'from', message }] })
+  }
+  if (code === READ_MEMORY_CODE) {
+    const mb = Math.round(limits.maxMemoryBytes / 1024 / 1024)
+    return engineUnavailable(err, `The query needed more than the ${mb} MiB of engine memory a read may use (query.max_memory_mb): narrow the time range or the query, or retry`)
+  }
+  return undefined
+}

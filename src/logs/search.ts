@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Engine } from '../engine/engine.js'
 import { engineCall } from '../engine/engine.js'
+import { readLimitError } from '../engine/errors.js'
 import { logTable as table } from '../engine/schema.js'
 import { validationError } from '../errors.js'
 import { LEVEL_ALIASES, parseTimestamp, type Level } from './fields.js'
@@ -145,6 +146,18 @@ export const toEntry = (r: EntryRow): LogEntry => ({
   received_at: isoMicros(Number(r.rcv)),
 })
 
+/**
+ * The SETTINGS clause every read carries (config `query`): a time limit that throws instead of
+ * returning a partial answer, and a memory limit. In the statement's text rather than as client
+ * settings: chDB runs per-query client settings as extra SET statements, ~2-3 ms each. The
+ * values are integers from the validated config, never user input.
+ */
+const limitSettings = (engine: Engine): string => {
+  const limits = engine.queryLimits
+  if (!limits) return ''
+  return `SETTINGS max_execution_time = ${Number(limits.timeoutMs / 1000)}, timeout_overflow_mode = 'throw', max_memory_usage = ${Math.trunc(limits.maxMemoryBytes)}\n`
+}
+
 /** Runs a SELECT … FORMAT JSONEachRow and returns its rows with the engine's read figures. */
 export const selectRows = async <T>(
   engine: Engine,
@@ -154,14 +167,18 @@ export const selectRows = async <T>(
 ): Promise<{ rows: T[]; stats: QueryStats }> => {
   const started = performance.now()
   const run = async () => {
-    const result = await engine.client.exec({ query: `${sql}\nFORMAT JSONEachRow`, query_params: params.values })
+    const result = await engine.client.exec({ query: `${sql}\n${limitSettings(engine)}FORMAT JSONEachRow`, query_params: params.values })
     let text = ''
     for await (const chunk of result.stream) text += chunk.toString()
     return { text, summary: result.summary }
   }
-  const measured: { result: Awaited<ReturnType<typeof run>>; rowsRead: number | null } = await engineCall(() =>
-    engine.measureRowsRead && options.measure !== false ? engine.measureRowsRead(run) : run().then((result) => ({ result, rowsRead: null })),
-  )
+  const measured: { result: Awaited<ReturnType<typeof run>>; rowsRead: number | null } = await engineCall(async () => {
+    try {
+      return await (engine.measureRowsRead && options.measure !== false ? engine.measureRowsRead(run) : run().then((result) => ({ result, rowsRead: null })))
+    } catch (err) {
+      throw (engine.queryLimits && readLimitError(err, engine.queryLimits)) ?? err
+    }
+  })
   const { text, summary } = measured.result
   const rows: T[] = []
   for (const line of text.split('\n')) if (line) rows.push(JSON.parse(line) as T)
