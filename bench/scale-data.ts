@@ -1,7 +1,7 @@
 import type { Engine } from '../src/engine/engine.js'
 
 /**
- * One chunk of generated entries for a project: `count` entries with global numbers
+ * One chunk of generated entries for a project (the search, console and scale benches): `count` entries with global numbers
  * `start`…`start+count-1`, spread evenly over [fromMs, fromMs + spanMs), generated inside the
  * engine (INSERT … SELECT), with the same fields as search-data.ts: 5 services, the level mix,
  * 4 message shapes incl. "connection reset", the rare word "kraken" in one entry of 1,000,003,
