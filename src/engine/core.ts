@@ -21,12 +21,12 @@ export interface Engine {
   readonly cluster?: string
   /** Server version, read at open time. */
   readonly version: string
+  /** The time and memory every read of the entries may take (config `query`); see logs/search.ts selectRows. */
+  queryLimits?: QueryLimits
   /**
    * Runs a read and reports how many rows it read from storage. null: the engine reports it
    * itself (a server's X-ClickHouse-Summary); the embedded engine only reports result rows.
    */
-  /** The time and memory every read of the entries may take (config `query`); see logs/search.ts selectRows. */
-  queryLimits?: QueryLimits
   measureRowsRead?: <T>(fn: () => Promise<T>) => Promise<{ result: T; rowsRead: number }>
   /**
    * False while a supervised engine is known to be down (managed mode, between a crash and its

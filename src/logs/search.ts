@@ -150,7 +150,7 @@ export const toEntry = (r: EntryRow): LogEntry => ({
  * The SETTINGS clause every read carries (config `query`): a time limit that throws instead of
  * returning a partial answer, and a memory limit. In the statement's text rather than as client
  * settings: chDB runs per-query client settings as extra SET statements, ~2-3 ms each. The
- * values are integers from the validated config, never user input.
+ * values are numbers from the validated config, never user input.
  */
 const limitSettings = (engine: Engine): string => {
   const limits = engine.queryLimits
