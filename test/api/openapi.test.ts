@@ -97,6 +97,7 @@ const EXAMPLE_ENDPOINTS: Record<string, string> = {
   Search: 'GET /logs/search',
   'The q language': 'GET /logs/search',
   'Volume stats': 'GET /logs/stats',
+  'Query limits': 'GET /logs/search',
   Context: 'GET /logs/context',
   Facets: 'GET /logs/facets',
   Patterns: 'GET /logs/patterns',
