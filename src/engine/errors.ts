@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js'
+import type { QueryLimits } from './core.js'
 
 /**
  * What an engine error means, by ClickHouse error code (the client's `ClickHouseError.code`),
@@ -126,7 +127,7 @@ const READ_MEMORY_CODE = 241 // MEMORY_LIMIT_EXCEEDED
  * (the engine may have been short of memory for other work too), saying what to narrow.
  * undefined for any other failure.
  */
-export const readLimitError = (err: unknown, limits: { timeoutMs: number; maxMemoryBytes: number }): AppError | undefined => {
+export const readLimitError = (err: unknown, limits: QueryLimits): AppError | undefined => {
   const code = clickhouseErrorCode(err)
   if (code !== undefined && READ_TIMEOUT_CODES.has(code)) {
     const seconds = limits.timeoutMs / 1000

@@ -60,7 +60,7 @@ describe('query limits', () => {
   })
 
   it('answer a read that needs more memory than a read may use with 503 and Retry-After', async () => {
-    // Grouping 300,000 distinct values of two paths needs tens of MiB; allow 4.
+    // Grouping 300,000 distinct values of two paths needs more than 1 GiB in the engine; allow 4 MiB.
     const res = await withLimits({ maxMemoryBytes: 4 * 1024 * 1024 }, () => facetsOfEveryUser('metadata.user.id,metadata.user.name'))
     expect(res.statusCode, res.body).toBe(503)
     expect(res.headers['retry-after']).toBe('1')
