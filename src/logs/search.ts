@@ -7,6 +7,7 @@ import { validationError } from '../errors.js'
 import { LEVEL_ALIASES, parseTimestamp, type Level } from './fields.js'
 import { decodeCursor, encodeCursor } from './paging.js'
 import { compileQuery, Params } from './query/compile.js'
+import type { QueryNode } from './query/ast.js'
 import { MAX_QUERY_LENGTH, parseQuery } from './query/parse.js'
 
 /** A from/to as given: its range is checked where it is parsed (parseTimeBound). */
@@ -208,6 +209,17 @@ const CursorKey = z.strictObject({
 
 const HOUR_US = 3_600_000_000
 
+/** The trace id every match of `q` must have (`trace_id:x`, alone or AND-ed at the top), if any. */
+const requiredTraceId = (node: QueryNode): string | undefined => {
+  if (node.type === 'field' && node.field === 'trace_id' && node.op === 'eq' && node.value !== '') return node.value
+  if (node.type !== 'and') return undefined
+  for (const item of node.items) {
+    const id = requiredTraceId(item)
+    if (id) return id
+  }
+  return undefined
+}
+
 /**
  * The part of [fromUs, toUs) that can hold entries of a trace: the hours the p_trace
  * projection (engine/schema.ts) records for the trace id's hash, so a lookup over 30 days
@@ -261,9 +273,10 @@ export const searchLogs = async (engine: Engine, input: SearchInput, now: Date):
   // Built first whatever happens next: every parameter is checked before the engine is asked.
   let { sql, params } = buildSearchSql(engine, input, now)
   // A trace id finds its time first (traceWindow); the search then reads only those hours.
+  const traceId = input.trace_id || (input.q ? requiredTraceId(parseQuery(input.q)) : undefined)
   let lookup: QueryStats | undefined
-  if (input.trace_id) {
-    const found = await traceWindow(engine, input.project_id, input.trace_id, resolveRange(input, now))
+  if (traceId) {
+    const found = await traceWindow(engine, input.project_id, traceId, resolveRange(input, now))
     lookup = found.stats
     if (found.fromUs >= found.toUs) return { entries: [], has_more: false, cursor: null, stats: lookup }
     ;({ sql, params } = buildSearchSql(engine, input, now, found))

@@ -133,6 +133,13 @@ describe('upgrading a data dir of the previous release', () => {
     expect(found.entries.map((e) => [e.id, e.timestamp])).toEqual([['b2-00000005', new Date(ts).toISOString().replace('Z', '000Z')]])
     // The narrowed search read the hour's granules, not the month's 2,300 rows.
     expect(found.stats.rows_read).toBeLessThan(2300)
+    // The same trace named in q, AND-ed with a word: the same entry, the same narrowed read.
+    const viaQ = await search({ q: 'trace_id:b2-trace-5 completed' })
+    expect(viaQ.entries.map((e) => e.id)).toEqual(['b2-00000005'])
+    expect(viaQ.stats.rows_read).toBeLessThan(2300)
+    // Under OR one trace does not bound the matches: both are found, hours apart.
+    const either = await search({ q: 'trace_id:b2-trace-5 OR trace_id:b0-trace-1' })
+    expect(either.entries.map((e) => e.id)).toEqual(['b0-00000001', 'b2-00000005'])
   })
 
   it('finds a trace in a part written after the upgrade (no projection yet) and answers an unknown one with nothing', async () => {
