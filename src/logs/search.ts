@@ -148,17 +148,22 @@ export const toEntry = (r: EntryRow): LogEntry => ({
 })
 
 /**
- * The SETTINGS clause every read carries (config `query`): a time limit that throws instead of
- * returning a partial answer, and a memory limit. In the statement's text rather than as client
- * settings: chDB runs per-query client settings as extra SET statements, ~2-3 ms each. At the
- * end of a UNION ALL (stats) the clause holds for every branch (checked on chDB: a 1 ms limit
- * stops a 2-billion-row count in either branch). The values are numbers from the validated
- * config, never user input.
+ * The SETTINGS clause every read carries. Config `query`: a time limit that throws instead of
+ * returning a partial answer, and a memory limit. And lazy materialization up to an export's
+ * 10,001 rows (the engine's default stops at 10,000): an ORDER BY … LIMIT then reads the sort
+ * key and the filters' columns first and the other columns (metadata above all) only for the
+ * rows it returns. Measured at 100M entries over 30 days, an export of 10,000: 1.24-1.42 s and
+ * serve RSS ~2 GiB without it, 0.36-0.60 s and ~0.7 GiB with it.
+ * In the statement's text rather than as client settings: chDB runs per-query client settings
+ * as extra SET statements, ~2-3 ms each. At the end of a UNION ALL (stats) the clause holds for
+ * every branch (checked on chDB: a 1 ms limit stops a 2-billion-row count in either branch).
+ * The values are numbers from the validated config and constants, never user input.
  */
-const limitSettings = (engine: Engine): string => {
+const readSettings = (engine: Engine): string => {
+  const settings = [`query_plan_max_limit_for_lazy_materialization = ${EXPORT_MAX + 1}`]
   const limits = engine.queryLimits
-  if (!limits) return ''
-  return `SETTINGS max_execution_time = ${limits.timeoutMs / 1000}, timeout_overflow_mode = 'throw', max_memory_usage = ${Math.trunc(limits.maxMemoryBytes)}\n`
+  if (limits) settings.push(`max_execution_time = ${limits.timeoutMs / 1000}`, `timeout_overflow_mode = 'throw'`, `max_memory_usage = ${Math.trunc(limits.maxMemoryBytes)}`)
+  return `SETTINGS ${settings.join(', ')}\n`
 }
 
 /** Runs a SELECT … FORMAT JSONEachRow and returns its rows with the engine's read figures. */
@@ -170,7 +175,7 @@ export const selectRows = async <T>(
 ): Promise<{ rows: T[]; stats: QueryStats }> => {
   const started = performance.now()
   const run = async () => {
-    const result = await engine.client.exec({ query: `${sql}\n${limitSettings(engine)}FORMAT JSONEachRow`, query_params: params.values })
+    const result = await engine.client.exec({ query: `${sql}\n${readSettings(engine)}FORMAT JSONEachRow`, query_params: params.values })
     let text = ''
     for await (const chunk of result.stream) text += chunk.toString()
     return { text, summary: result.summary }
