@@ -1,6 +1,7 @@
 /**
  * npm run bench:ingest — ingest throughput on a generated realistic data set.
- *  (a) the raw engine taking the NDJSON directly (INSERT … FORMAT JSONEachRow via the client)
+ *  (a) the raw engine taking the NDJSON directly (INSERT … FORMAT JSONEachRow via the client),
+ *      in 1,000- and 100,000-line inserts, and (a'') reading the same NDJSON file itself
  *  (b) the running server over HTTP, 1,000-line batches, a few concurrent clients
  *  (c) single-entry requests with keep-alive
  *  (d) the standard protocols over the same data, 1,000 records per request, the same clients:
@@ -71,11 +72,29 @@ const ONLY_C = process.env.BENCH_ONLY === 'c'
 const ONLY_PROTOCOLS = process.env.BENCH_ONLY === 'protocols'
 const ONLY_REDACTION = process.env.BENCH_ONLY === 'redaction'
 const ONLY_B = process.env.BENCH_ONLY === 'b' || ONLY_PROTOCOLS || ONLY_REDACTION
+/**
+ * (a'') the engine reading the same NDJSON file itself (file() in one INSERT … SELECT): no
+ * client, no HTTP, its own parallel parsing. The columns the file lacks (project_id, id,
+ * received_at) take their defaults, as in (a).
+ */
+const engineFile = async () => {
+  await engine.client.command({ query: `TRUNCATE TABLE ${logTable(engine)}` })
+  const started = performance.now()
+  await engine.client.command({
+    query: `INSERT INTO ${logTable(engine)} (timestamp, level, service, stream, message, trace_id, span_id, metadata)
+      SELECT * FROM file({file:String}, 'JSONEachRow', 'timestamp DateTime64(6, \\'UTC\\'), level String, service String, stream String, message String, trace_id String, span_id String, metadata JSON')`,
+    query_params: { file },
+  })
+  const n = Number((await (await engine.client.query({ query: `SELECT count() AS n FROM ${logTable(engine)}`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n)
+  if (n !== lines.length) throw new Error(`(a'') stored ${n} of ${lines.length} entries`)
+  return rate(lines.length, performance.now() - started)
+}
 const rawSmall = ONLY_C || ONLY_B ? 1 : await rawInsert(BATCH)
 const rawLarge = ONLY_C || ONLY_B ? 1 : await rawInsert(100_000)
+const rawFile = ONLY_C || ONLY_B ? 1 : await engineFile()
 // Like for like: the engine taking the same 1,000-line batches the server gets over HTTP.
 const raw = rawSmall
-console.log(`(a) raw engine: ${fmt(rawSmall)} entries/s in ${BATCH}-line inserts, ${fmt(rawLarge)} entries/s in 100,000-line inserts`)
+console.log(`(a) raw engine: ${fmt(rawSmall)} entries/s in ${BATCH}-line inserts, ${fmt(rawLarge)} entries/s in 100,000-line inserts, ${fmt(rawFile)} entries/s reading the file itself`)
 await engine.close()
 rmSync(rawDir, { recursive: true, force: true })
 
@@ -253,12 +272,14 @@ console.log('| --- | --- | --- |')
 // A partial run (BENCH_ONLY) prints only what it measured: no ratio against an unmeasured (a).
 if (!ONLY_C && !ONLY_B) {
   console.log(`| (a) raw engine, JSONEachRow via the client, 1,000-line inserts | ${fmt(raw)} entries/s | baseline |`)
-  console.log(`| (a') raw engine, 100,000-line inserts | ${fmt(rawLarge)} entries/s | (the engine's best case) |`)
+  console.log(`| (a') raw engine, 100,000-line inserts | ${fmt(rawLarge)} entries/s | |`)
+  console.log(`| (a'') raw engine reading the NDJSON file itself | ${fmt(rawFile)} entries/s | (the engine's best case) |`)
 }
-if (!ONLY_C) console.log(`| (b) server, HTTP 1,000-line NDJSON batches | ${fmt(server_b)} entries/s | ≥ 60 % of (a) |`)
+if (!ONLY_C) console.log(`| (b) server, HTTP 1,000-line NDJSON batches | ${fmt(server_b)} entries/s | ≥ 50,000 entries/s |`)
 if (!ONLY_C && !ONLY_B) {
   console.log(`| b/a | ${((server_b / raw) * 100).toFixed(1)} % | ≥ 60 % |`)
   console.log(`| b/a' | ${((server_b / rawLarge) * 100).toFixed(1)} % | |`)
+  console.log(`| b/a'' | ${((server_b / rawFile) * 100).toFixed(1)} % | |`)
 }
 if (protocolRuns.length > 0) {
   const ndjson = (server_b + server_b2) / 2
@@ -278,6 +299,6 @@ if (redactionRuns.on.length > 0) {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`
   console.log(`| (e) on / off | ${pct(on / off)} (pairs: median ${pct(ratios[Math.floor(ratios.length / 2)]!)}, ${pct(ratios[0]!)}–${pct(ratios.at(-1)!)}) | ≥ 85 % |`)
 }
-if (!ONLY_B) console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 5,000 |`)
+if (!ONLY_B) console.log(`| (c) server, single-entry requests | ${fmt(single)} requests/s | ≥ 8,000 |`)
 console.log(`| failed requests | ${failures} | 0 |`)
 console.log(`| records refused by the server | ${afterC.ingest.rejected_records} | 0 |`)

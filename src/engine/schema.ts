@@ -106,15 +106,6 @@ export const ENGINE_MIGRATIONS: MigrationStatement[][] = [
     // column of existing parts; reads keep working meanwhile.
     `ALTER TABLE {db}.{log_storage} {on_cluster} MODIFY COLUMN message_template LowCardinality(String) MATERIALIZED ${templateExpression()} CODEC(ZSTD(1))`,
     { clusterOnly: `ALTER TABLE {db}.log_entries {on_cluster} MODIFY COLUMN message_template LowCardinality(String) MATERIALIZED ${templateExpression()}` },
-    // Where a trace is (logs/search.ts traceWindow): per 32-bit hash of the trace id, the first
-    // and last hour holding it, sorted by (project, hash), so finding a trace's time reads one
-    // granule per part instead of the trace_id bloom filter of every granule in the range. A
-    // hash another trace shares only widens the hours searched; the search itself compares the
-    // full id. ~6 bytes per distinct trace id.
-    `ALTER TABLE {db}.{log_storage} {on_cluster} ADD PROJECTION IF NOT EXISTS p_trace
-      (SELECT project_id, toUInt32(cityHash64(trace_id)), min(toStartOfHour(timestamp)), max(toStartOfHour(timestamp))
-       GROUP BY project_id, toUInt32(cityHash64(trace_id)))`,
-    `ALTER TABLE {db}.{log_storage} {on_cluster} MATERIALIZE PROJECTION p_trace`,
   ],
 ]
 

@@ -7,7 +7,6 @@ import { validationError } from '../errors.js'
 import { LEVEL_ALIASES, parseTimestamp, type Level } from './fields.js'
 import { decodeCursor, encodeCursor } from './paging.js'
 import { compileQuery, Params } from './query/compile.js'
-import type { QueryNode } from './query/ast.js'
 import { MAX_QUERY_LENGTH, parseQuery } from './query/parse.js'
 
 /** A from/to as given: its range is checked where it is parsed (parseTimeBound). */
@@ -212,52 +211,8 @@ const CursorKey = z.strictObject({
   i: z.string().max(64),
 })
 
-const HOUR_US = 3_600_000_000
-
-/** The trace id every match of `q` must have (`trace_id:x`, alone or AND-ed at the top), if any. */
-const requiredTraceId = (node: QueryNode): string | undefined => {
-  if (node.type === 'field' && node.field === 'trace_id' && node.op === 'eq' && node.value !== '') return node.value
-  if (node.type !== 'and') return undefined
-  for (const item of node.items) {
-    const id = requiredTraceId(item)
-    if (id) return id
-  }
-  return undefined
-}
-
-/**
- * The part of [fromUs, toUs) that can hold entries of a trace: the hours the p_trace
- * projection (engine/schema.ts) records for the trace id's hash, so a lookup over 30 days
- * reads one projection granule per part, then only those hours of entries, instead of the
- * trace_id bloom filter of every granule in the range. Parts not yet merged, which have no
- * projection, are read from the entries by the same query. Empty (fromUs >= toUs) when no
- * entry has the id: no entry means min and max of nothing, hour 0, which is outside every
- * accepted timestamp's range (ingest takes none before the project's retention).
- */
-export const traceWindow = async (
-  engine: Engine,
-  projectId: string,
-  traceId: string,
-  range: { fromUs: number; toUs: number },
-): Promise<{ fromUs: number; toUs: number; stats: QueryStats }> => {
-  const params = new Params()
-  // The expressions match the projection's text, which is what lets the engine use it.
-  const sql = `SELECT toUnixTimestamp(min(toStartOfHour(timestamp))) AS lo, toUnixTimestamp(max(toStartOfHour(timestamp))) AS hi
-FROM ${table(engine)}
-WHERE project_id = ${params.bind('UUID', projectId)} AND toUInt32(cityHash64(trace_id)) = toUInt32(cityHash64(${params.bind('String', traceId)}))`
-  const { rows, stats } = await selectRows<{ lo: number; hi: number }>(engine, sql, params)
-  const lo = Number(rows[0]?.lo ?? 0) * 1_000_000
-  const hi = Number(rows[0]?.hi ?? 0) * 1_000_000 + HOUR_US
-  return { fromUs: Math.max(range.fromUs, lo), toUs: Math.min(range.toUs, hi), stats }
-}
-
-export const buildSearchSql = (
-  engine: Engine,
-  input: SearchInput,
-  now: Date,
-  window?: { fromUs: number; toUs: number },
-): { sql: string; params: Params } => {
-  const compiled = compileFilters(input, now, window ? (params) => rawRange(params, window.fromUs, window.toUs) : rawRange)
+export const buildSearchSql = (engine: Engine, input: SearchInput, now: Date): { sql: string; params: Params } => {
+  const compiled = compileFilters(input, now)
   const { params } = compiled
   let where = compiled.where
   if (input.cursor) {
@@ -275,22 +230,8 @@ export const buildSearchSql = (
  * arriving meanwhile never shift a page and nothing is skipped or repeated.
  */
 export const searchLogs = async (engine: Engine, input: SearchInput, now: Date): Promise<SearchResult> => {
-  // Built first whatever happens next: every parameter is checked before the engine is asked.
-  let { sql, params } = buildSearchSql(engine, input, now)
-  // A trace id finds its time first (traceWindow); the search then reads only those hours.
-  const traceId = input.trace_id || (input.q ? requiredTraceId(parseQuery(input.q)) : undefined)
-  let lookup: QueryStats | undefined
-  if (traceId) {
-    const found = await traceWindow(engine, input.project_id, traceId, resolveRange(input, now))
-    lookup = found.stats
-    if (found.fromUs >= found.toUs) return { entries: [], has_more: false, cursor: null, stats: lookup }
-    ;({ sql, params } = buildSearchSql(engine, input, now, found))
-  }
-  const result = await selectRows<EntryRow>(engine, sql, params)
-  const { rows } = result
-  const stats = lookup
-    ? { elapsed_ms: Math.round((lookup.elapsed_ms + result.stats.elapsed_ms) * 10) / 10, rows_read: lookup.rows_read + result.stats.rows_read }
-    : result.stats
+  const { sql, params } = buildSearchSql(engine, input, now)
+  const { rows, stats } = await selectRows<EntryRow>(engine, sql, params)
   const hasMore = rows.length > input.limit
   const page = rows.slice(0, input.limit)
   const last = page[page.length - 1]
