@@ -152,12 +152,10 @@ let schemaVersion: number
   if (to !== from) console.log(`  schema upgraded from version ${from} to ${to} in ${((performance.now() - t0) / 1000).toFixed(0)} s (mutations included)`)
 }
 if (!state.projected) {
-  // Live data gets its projections when its small parts merge; bulk-generated parts get them here.
-  for (const projection of ['p_volume', 'p_trace']) {
-    const t0 = performance.now()
-    await engine.client.command({ query: `ALTER TABLE krafter.log_entries MATERIALIZE PROJECTION ${projection}`, clickhouse_settings: { mutations_sync: '1' } })
-    console.log(`  ${projection} built in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
-  }
+  // Live data gets p_volume when its small parts merge; bulk-generated parts are built here.
+  const t0 = performance.now()
+  await engine.client.command({ query: 'ALTER TABLE krafter.log_entries MATERIALIZE PROJECTION p_volume', clickhouse_settings: { mutations_sync: '1' } })
+  console.log(`  p_volume built in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
   state.projected = true
   save()
 }

@@ -95,15 +95,16 @@ export const ENGINE_MIGRATIONS: MigrationStatement[][] = [
     { clusterOnly: `ALTER TABLE {db}.log_entries {on_cluster} ADD COLUMN IF NOT EXISTS message_template String MATERIALIZED ${templateExpression()}` },
   ],
   [
-    // Measured on the bench data (docs/architecture.md "Table design"): columns without a codec
-    // of their own (metadata, level, service, stream, the projections' columns) were LZ4, the
-    // server's default; ZSTD(1) halves metadata (13.9 → 7.0 MB per million bench entries) and
-    // level/service/stream (1.7 → 0.9 MB). Parts written from now on and parts merged later take
-    // it; nothing is rewritten by this statement.
+    // Measured by npm run bench:schema (docs/architecture.md "Table design at 100M entries"):
+    // columns without a codec of their own (metadata, level, service, stream, the projections'
+    // columns) were LZ4, the server's default; ZSTD(1) halves metadata (13.25 → 6.65 MiB per
+    // million bench entries) and level/service/stream (1.62 → 0.83 MiB). Parts written from now
+    // on and parts merged later take it; nothing is rewritten by this statement.
     `ALTER TABLE {db}.{log_storage} {on_cluster} MODIFY SETTING default_compression_codec = 'ZSTD(1)'`,
     // A message's template has few distinct values: LowCardinality stores each once per part
-    // (4.3 → 1.6 MB per million) and patterns group by dictionary keys. A mutation rewrites the
-    // column of existing parts; reads keep working meanwhile.
+    // (4.08 → 1.50 MiB per million) and patterns read half the bytes. The ALTER returns once a
+    // mutation has rewritten the column of every existing part: the first serve of this release
+    // starts listening after it (26 s for 12M entries in 180 parts here, docs/operations.md).
     `ALTER TABLE {db}.{log_storage} {on_cluster} MODIFY COLUMN message_template LowCardinality(String) MATERIALIZED ${templateExpression()} CODEC(ZSTD(1))`,
     { clusterOnly: `ALTER TABLE {db}.log_entries {on_cluster} MODIFY COLUMN message_template LowCardinality(String) MATERIALIZED ${templateExpression()}` },
   ],
