@@ -36,6 +36,7 @@ import { planInit } from '../src/ops/init.js'
 import { exportEntries, ExportInput, searchLogs, SearchInput, StatsInput, volumeStats } from '../src/logs/search.js'
 import { waitForServeUrl } from './http.js'
 import { generateChunk } from './scale-data.js'
+import { ndjsonBytes, storedBytes } from './storage.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 100_000_000)
 const DAYS = Number(process.env.BENCH_DAYS ?? 30)
@@ -165,33 +166,8 @@ for (let i = 0; i < 600; i++) {
   if (Number(m.n) === 0) break
   await new Promise((r) => setTimeout(r, 1000))
 }
-const size = await q1<{ stored: string; parts: string; rows: string }>(
-  engine,
-  `SELECT sum(bytes_on_disk) AS stored, count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = 'krafter' AND table = 'log_entries' AND active`,
-)
-// The NDJSON size of the same entries, from every 100th entry (by a hash of its id) scaled to
-// all of them: formatting each of 120M rows as JSON takes the engine over 20 minutes here.
-const raw = await q1<{ raw: string }>(
-  engine,
-  `SELECT round(sum(length(formatRowNoNewline('JSONEachRow', toString(timestamp) AS timestamp, level, service, stream, message, trace_id, span_id, toJSONString(metadata) AS metadata)) + 1) * ((SELECT count() FROM krafter.log_entries) / count())) AS raw
-   FROM krafter.log_entries WHERE cityHash64(id) % 100 = 0`,
-)
-const columns = await (
-  await engine.client.query({
-    query: `SELECT column, sum(column_data_compressed_bytes) AS compressed, sum(column_data_uncompressed_bytes) AS uncompressed
-      FROM system.parts_columns WHERE database = 'krafter' AND table = 'log_entries' AND active GROUP BY column ORDER BY compressed DESC`,
-    format: 'JSONEachRow',
-  })
-).json<{ column: string; compressed: string; uncompressed: string }>()
-const indexBytes = await q1<{ b: string }>(engine, `SELECT sum(secondary_indices_compressed_bytes) AS b FROM system.parts WHERE database = 'krafter' AND table = 'log_entries' AND active`)
-const structures = await (
-  await engine.client.query({
-    query: `SELECT name, sum(data_compressed_bytes) AS compressed FROM system.data_skipping_indices WHERE database = 'krafter' AND table = 'log_entries' GROUP BY name
-      UNION ALL SELECT name, sum(data_compressed_bytes) AS compressed FROM system.projection_parts WHERE database = 'krafter' AND table = 'log_entries' AND active GROUP BY name
-      ORDER BY compressed DESC`,
-    format: 'JSONEachRow',
-  })
-).json<{ name: string; compressed: string }>()
+const stored = await storedBytes(engine)
+const rawBytes = await ndjsonBytes(engine, 100)
 const target = state.projects[0]!
 // Trace ids spread over the month, one per run: each lookup is a different entry.
 const traceIds = (
@@ -320,17 +296,17 @@ const result = {
   days: DAYS,
   measured_at: new Date().toISOString(),
   runs: RUNS,
-  stored_bytes: Number(size.stored),
-  parts: Number(size.parts),
-  rows: Number(size.rows),
-  ndjson_bytes: Number(raw.raw),
-  index_bytes: Number(indexBytes.b),
+  stored_bytes: stored.disk,
+  parts: stored.parts,
+  rows: stored.rows,
+  ndjson_bytes: rawBytes,
+  index_bytes: stored.indexBytes,
   rss_start_bytes: rssAtStart,
   rss_peak_bytes: rssPeak,
   generation_seconds: Math.round(state.generationSeconds),
   schema_version: schemaVersion,
-  indexes_and_projections: structures.map((x) => ({ name: x.name, compressed: Number(x.compressed) })),
-  columns: columns.map((c) => ({ column: c.column, compressed: Number(c.compressed), uncompressed: Number(c.uncompressed) })),
+  indexes_and_projections: stored.structures,
+  columns: stored.columns,
   cases: CASES.map((c) => ({ name: c.name, target_ms: c.target ?? null, ...http[c.name]!, rows_read: reads[c.name]!.rows, bytes_read: reads[c.name]!.bytes })),
 }
 writeFileSync(path.join(home, 'result.json'), JSON.stringify(result, null, 2))

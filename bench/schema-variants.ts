@@ -14,10 +14,10 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import type { Engine } from '../src/engine/core.js'
 import { openEmbeddedEngine } from '../src/engine/embedded.js'
-import { templateExpression } from '../src/engine/message-template.js'
 import { renderBootstrap, renderMigrations } from '../src/engine/schema.js'
 import { ensureDataSet } from './data.js'
 import { generateChunk } from './scale-data.js'
+import { ndjsonBytes, storedBytes } from './storage.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 1_000_000)
 const DAYS = Number(process.env.BENCH_DAYS ?? 4)
@@ -61,10 +61,9 @@ const open = async (variant: Variant, dir: string): Promise<Engine> => {
   const engine = await openEmbeddedEngine({ path: dir, database: 'krafter' })
   for (const sql of renderBootstrap(engine)) await engine.client.command({ query: sql })
   for (const statements of renderMigrations(engine).slice(0, variant.version)) for (const sql of statements) await engine.client.command({ query: sql })
-  for (const sql of variant.alter ?? []) await engine.client.command({ query: sql.replaceAll('{TPL}', templateExpression()) })
+  for (const sql of variant.alter ?? []) await engine.client.command({ query: sql })
   return engine
 }
-const rowsOf = async <T>(engine: Engine, query: string) => (await (await engine.client.query({ query, format: 'JSONEachRow' })).json<T>())
 
 // ---- bytes on disk ------------------------------------------------------------------------
 interface Size {
@@ -81,20 +80,11 @@ for (const variant of VARIANTS) {
     await generateChunk(engine, { projectId: '11111111-1111-4111-8111-111111111111', start: d * perDay, count: perDay, seed: 1, fromMs: from + d * 86_400_000, spanMs: 86_400_000 })
   }
   await engine.client.command({ query: `OPTIMIZE TABLE ${T} FINAL` })
-  const [disk] = await rowsOf<{ b: string }>(engine, `SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE database = 'krafter' AND table = 'log_entries' AND active`)
-  const [ndjson] = await rowsOf<{ b: string }>(
-    engine,
-    `SELECT sum(length(formatRowNoNewline('JSONEachRow', toString(timestamp) AS timestamp, level, service, stream, message, trace_id, span_id, toJSONString(metadata) AS metadata)) + 1) AS b FROM ${T}`,
-  )
-  const parts = await rowsOf<{ name: string; b: string }>(
-    engine,
-    `SELECT column AS name, sum(column_data_compressed_bytes) AS b FROM system.parts_columns WHERE database = 'krafter' AND table = 'log_entries' AND active GROUP BY column
-     UNION ALL SELECT concat('index ', name), sum(data_compressed_bytes) FROM system.data_skipping_indices WHERE database = 'krafter' AND table = 'log_entries' GROUP BY name
-     UNION ALL SELECT concat('projection ', name), sum(data_compressed_bytes) FROM system.projection_parts WHERE database = 'krafter' AND table = 'log_entries' AND active GROUP BY name`,
-  )
-  sizes.set(variant.name, { disk: Number(disk!.b), ndjson: Number(ndjson!.b), parts: parts.map((p) => ({ name: p.name, bytes: Number(p.b) })) })
+  const stored = await storedBytes(engine)
+  const parts = [...stored.columns.map((c) => ({ name: c.column, bytes: c.compressed })), ...stored.structures.map((x) => ({ name: x.name, bytes: x.compressed }))]
+  sizes.set(variant.name, { disk: stored.disk, ndjson: await ndjsonBytes(engine), parts })
   await engine.close()
-  console.log(`${variant.name}: ${mib(Number(disk!.b))} MiB on disk`)
+  console.log(`${variant.name}: ${mib(stored.disk)} MiB on disk`)
 }
 
 // ---- insert rate --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { buildSearchSql, buildStatsSql, SearchInput, StatsInput } from '../src/l
 import { generateEntries } from './search-data.js'
 import { waitForServeUrl } from './http.js'
 import { runExplore } from './search-explore.js'
+import { ndjsonBytes, storedBytes } from './storage.js'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 10_000_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 25)
@@ -71,13 +72,9 @@ for (let i = 0; i < 120; i++) {
   if (Number(m.n) === 0 && Number(p.n) <= 30) break
   await new Promise((r) => setTimeout(r, 1000))
 }
-const size = await q1<{ stored: string; parts: string; rows: string }>(
-  `SELECT sum(bytes_on_disk) AS stored, count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = 'krafter' AND table = 'log_entries' AND active`,
-)
-const raw = await q1<{ raw: string }>(
-  `SELECT sum(length(formatRowNoNewline('JSONEachRow', toString(timestamp) AS timestamp, level, service, stream, message, trace_id, span_id, toJSONString(metadata) AS metadata)) + 1) AS raw FROM krafter.log_entries`,
-)
-console.log(`  storage: ${fmt(Number(size.rows))} rows in ${size.parts} parts, ${(Number(size.stored) / 1024 / 1024).toFixed(1)} MiB stored vs ${(Number(raw.raw) / 1024 / 1024).toFixed(1)} MiB as NDJSON (${(Number(raw.raw) / Number(size.stored)).toFixed(1)}x)`)
+const size = await storedBytes(engine)
+const raw = await ndjsonBytes(engine)
+console.log(`  storage: ${fmt(size.rows)} rows in ${size.parts} parts, ${(size.disk / 1024 / 1024).toFixed(1)} MiB stored vs ${(raw / 1024 / 1024).toFixed(1)} MiB as NDJSON (${(raw / size.disk).toFixed(1)}x)`)
 await engine.close()
 
 const base = { project_id: target, from: String(fromMs), to: String(toMs) }
@@ -193,4 +190,4 @@ console.log('| --- | --- | --- | --- | --- |')
 for (const line of indexEffect) console.log(line)
 }
 for (const line of explore) console.log(line)
-console.log(`\nstorage: ${(Number(size.stored) / 1024 / 1024).toFixed(1)} MiB on disk for ${fmt(Number(size.rows))} entries vs ${(Number(raw.raw) / 1024 / 1024).toFixed(1)} MiB of NDJSON: ${(Number(raw.raw) / Number(size.stored)).toFixed(1)}x smaller`)
+console.log(`\nstorage: ${(size.disk / 1024 / 1024).toFixed(1)} MiB on disk for ${fmt(size.rows)} entries vs ${(raw / 1024 / 1024).toFixed(1)} MiB of NDJSON: ${(raw / size.disk).toFixed(1)}x smaller`)
