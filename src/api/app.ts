@@ -32,7 +32,8 @@ import { StreamClaims, type ClaimPause } from '../streams/claim.js'
 import { ApiContract } from './schemas/openapi.js'
 import type { DataPaths } from '../config/paths.js'
 import { Notifier } from '../alerts/notify.js'
-import { InsertBatcher } from '../ingest/batcher.js'
+import { InsertBatcher, type RowWriter } from '../ingest/batcher.js'
+import { IngestSpool } from '../ingest/spool.js'
 import { createIdGenerator } from '../logs/ids.js'
 import { RejectionLog, type IngestDeps } from '../ingest/pipeline.js'
 import { Metrics } from '../metrics/metrics.js'
@@ -103,18 +104,34 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   const { config, engine, meta, clock } = appDeps
   const metrics = appDeps.metrics ?? new Metrics()
   const usage = new UsageMeter(meta)
-  const batcher = new InsertBatcher(
-    engine,
-    {
-      flushWindowMs: config.ingest.flush_window_ms,
-      maxBatchRows: config.ingest.max_batch_rows,
-      refillWaitMs: config.ingest.refill_wait_ms,
-      beforeWrite: () => usage.flush(),
-    },
-    appDeps.logger,
-    metrics,
-    clock,
-  )
+  const beforeWrite = () => usage.flush()
+  if (config.ingest.commit === 'engine' && IngestSpool.hasSegments(appDeps.paths.spool)) {
+    // Switched back from the spool with segments the engine had not taken: insert them first.
+    const leftover = IngestSpool.open(engine, { dir: appDeps.paths.spool, maxBytes: 0, maxSegmentRows: 1, beforeWrite }, appDeps.logger, metrics, clock)
+    await leftover.drain()
+    await leftover.close()
+  }
+  const batcher: RowWriter =
+    config.ingest.commit === 'spool'
+      ? IngestSpool.open(
+          engine,
+          { dir: appDeps.paths.spool, maxBytes: config.ingest.spool_max_mb * 1024 * 1024, maxSegmentRows: config.ingest.max_batch_rows, beforeWrite },
+          appDeps.logger,
+          metrics,
+          clock,
+        )
+      : new InsertBatcher(
+          engine,
+          {
+            flushWindowMs: config.ingest.flush_window_ms,
+            maxBatchRows: config.ingest.max_batch_rows,
+            refillWaitMs: config.ingest.refill_wait_ms,
+            beforeWrite,
+          },
+          appDeps.logger,
+          metrics,
+          clock,
+        )
   const ownNotifier = appDeps.notifier === undefined
   const redaction = new RedactionRegistry(meta, () => clock().getTime())
   const receipts = new ReceiptTracker()
@@ -202,6 +219,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
   app.addHook('onClose', async () => {
     await syslog.close()
     await batcher.drain()
+    await batcher.close()
     deps.ingest.usage.flush()
     deps.tokenUse.flush()
     if (ownNotifier) await deps.notifier.close()

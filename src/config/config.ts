@@ -116,6 +116,14 @@ export const ConfigSchema = z
         refill_wait_ms: z.coerce.number().int().min(0).max(1000).default(8),
         /** Largest engine insert the batcher builds from queued requests. */
         max_batch_rows: z.coerce.number().int().min(1).default(100_000),
+        /**
+         * When a 202 is given: `engine`, once the engine has the rows (readable at once); `spool`,
+         * once they are fsynced to the local ingest spool, the engine taking them in large
+         * inserts afterwards (docs/operations.md "Ingest commit").
+         */
+        commit: z.enum(['engine', 'spool']).default('engine'),
+        /** The spool's bound: beyond it requests get a 503 until the engine catches up. */
+        spool_max_mb: z.coerce.number().int().min(1).default(1024),
       })
       .strict()
       .prefault({}),

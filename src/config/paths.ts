@@ -9,6 +9,8 @@ export interface DataPaths {
   engine: string
   backups: string
   logs: string
+  /** Ingest spool segments (ingest.commit: spool) and the rows the engine refused from them. */
+  spool: string
   /** Written by a running `serve`: pid, url, local admin token (0600). */
   runtime: string
 }
@@ -23,5 +25,6 @@ export const dataPaths = (root: string): DataPaths => ({
   engine: path.join(root, 'engine'),
   backups: path.join(root, 'backups'),
   logs: path.join(root, 'logs'),
+  spool: path.join(root, 'spool'),
   runtime: path.join(root, 'serve.json'),
 })

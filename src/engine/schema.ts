@@ -108,6 +108,13 @@ export const ENGINE_MIGRATIONS: MigrationStatement[][] = [
     `ALTER TABLE {db}.{log_storage} {on_cluster} MODIFY COLUMN message_template LowCardinality(String) MATERIALIZED ${templateExpression()} CODEC(ZSTD(1))`,
     { clusterOnly: `ALTER TABLE {db}.log_entries {on_cluster} MODIFY COLUMN message_template LowCardinality(String) MATERIALIZED ${templateExpression()}` },
   ],
+  [
+    // The ingest spool inserts each segment under its UUID as insert_deduplication_token: a
+    // segment inserted again after a crash (stored, not yet removed) must be skipped, which a
+    // MergeTree does only within this window of recent inserts (the replicated tables of a
+    // cluster deduplicate on their own). Inserts without a token say insert_deduplicate = 0.
+    `ALTER TABLE {db}.{log_storage} {on_cluster} MODIFY SETTING non_replicated_deduplication_window = 1000`,
+  ],
 ]
 
 /**

@@ -9,6 +9,32 @@ import { Readable } from 'node:stream'
 /** What became of one request's rows: stored, except those at `refused` (indices into its rows). */
 export interface InsertOutcome {
   refused: number[]
+  /**
+   * Set when the rows are durable before they are readable (the spool): settles once the engine
+   * has them (the live tail's watermark waits for it). Absent: readable on return.
+   */
+  visible?: Promise<void>
+}
+
+/** What the ingest pipeline writes rows through: the batcher (engine commit) or the spool. */
+export interface RowWriter {
+  insert(rows: string[]): Promise<InsertOutcome>
+  drain(): Promise<void>
+  /** After drain, at shutdown: what is not in the engine yet stays where the next start finds it. */
+  close(): Promise<void>
+  failingSince(recentMs?: number): { since: Date; error: string } | null
+  readonly stats: BatcherStats
+  /** The spool's backlog; null when rows go straight to the engine. */
+  spoolStats(): SpoolStats | null
+}
+
+export interface SpoolStats {
+  /** Rows durable in the spool that the engine has not taken yet, and their size. */
+  rows: number
+  bytes: number
+  segments: number
+  /** Rows the engine refused as data after they were accepted, kept in the spool's refused.ndjson. */
+  refused_rows: number
 }
 
 interface Waiter {
@@ -38,33 +64,31 @@ export interface BatcherStats {
   insert_ms: number
 }
 
+/** A deduplication token is ours (a spool segment's UUID and a row range): checked, then inlined. */
+const TOKEN = /^[0-9a-f-]{36}(:\d+-\d+|:file)?$/
+
+/** The log table's columns a row names (every one but the MATERIALIZED and ALIAS ones), in order. */
+const insertColumns = async (engine: Engine): Promise<{ name: string; type: string }[]> => {
+  const table = logTable(engine)
+  const rows = await (await engine.client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' })).json<{ name: string; type: string; default_type: string }>()
+  const columns = rows.filter((c) => c.default_type !== 'MATERIALIZED' && c.default_type !== 'ALIAS' && /^[a-z_]+$/.test(c.name))
+  if (columns.length === 0) throw new Error(`${table} has no columns to insert`)
+  return columns
+}
+
 /**
- * Group commit for log entries: concurrent requests queue their rows, one engine INSERT takes
- * all that are queued, and each request's promise settles only when the INSERT holding its
- * rows has returned. While an insert runs the next group collects, so under load the number
- * of inserts stays far below the number of requests without adding latency when idle.
+ * The engine side of storing rows, shared by the batcher and the spool: one INSERT of
+ * JSONEachRow lines, its timing and counters, and, when the engine refuses some rows as data,
+ * halving the insert until the refused rows are found so every other row is stored.
  */
-export class InsertBatcher {
-  private queue: Waiter[] = []
-  private queuedRows = 0
-  private inFlight: Promise<void> | null = null
-  private timer: NodeJS.Timeout | null = null
-  /** Requests expected soon: those queued when the last insert returned plus those it answered. */
-  private expected = 0
-  private refillUntil = 0
+export class EngineWriter {
   readonly stats: BatcherStats = { requests: 0, inserts: 0, rows: 0, failed_inserts: 0, insert_ms: 0 }
   /** Inserts the engine failed (unable, not for data) since the last one it took. */
   private failing: { since: Date; last: Date; error: string } | null = null
+  private columns: { name: string; type: string }[] | undefined
 
   constructor(
-    private readonly engine: Engine,
-    private readonly options: {
-      flushWindowMs: number
-      maxBatchRows: number
-      refillWaitMs?: number
-      /** Runs right before every insert (the usage meter makes its reservations durable). */
-      beforeWrite?: () => void
-    },
+    readonly engine: Engine,
     private readonly logger?: Logger,
     private readonly metrics?: Metrics,
     private readonly clock: () => Date = () => new Date(),
@@ -81,8 +105,149 @@ export class InsertBatcher {
     return { since: f.since, error: f.error }
   }
 
+  /**
+   * One INSERT of `body`. With a `token` the engine skips blocks it already took under the same
+   * token (the log table's deduplication window, schema migration 6): a spool segment inserted
+   * again after a crash between the insert and its removal is not stored twice.
+   */
+  async exec(body: string, rowCount: number, token?: string): Promise<void> {
+    if (token !== undefined && !TOKEN.test(token)) throw new Error(`not a deduplication token: ${token}`)
+    // Rows arrive already encoded as JSONEachRow lines: exec sends them as they are instead
+    // of the client encoding every row object again.
+    // Without a token nothing is deduplicated: two inserts of equal rows are two inserts.
+    const settings = token === undefined ? ' SETTINGS insert_deduplicate = 0' : ` SETTINGS insert_deduplication_token = '${token}'`
+    await this.timed(rowCount, async () => {
+      const { stream } = await this.engine.client.exec({
+        query: `INSERT INTO ${logTable(this.engine)}${settings} FORMAT JSONEachRow`,
+        values: Readable.from([body], { objectMode: false }),
+      })
+      stream.destroy()
+    })
+  }
+
+  /**
+   * One INSERT of a JSONEachRow file the engine reads itself (the embedded engine, in this
+   * process: its own parallel parsing, no rows through the client), under a deduplication token.
+   * The columns are the table's own, read from the engine once.
+   */
+  async execFile(file: string, rowCount: number, token: string): Promise<void> {
+    if (!TOKEN.test(token)) throw new Error(`not a deduplication token: ${token}`)
+    const columns = (this.columns ??= await insertColumns(this.engine))
+    const names = columns.map((c) => c.name).join(', ')
+    const structure = columns.map((c) => `${c.name} ${c.type}`).join(', ')
+    await this.timed(rowCount, () =>
+      this.engine.client
+        .command({
+          query: `INSERT INTO ${logTable(this.engine)} (${names}) SELECT ${names} FROM file({file:String}, 'JSONEachRow', {structure:String})
+            SETTINGS insert_deduplication_token = '${token}'`,
+          query_params: { file, structure },
+        })
+        .then(() => undefined),
+    )
+  }
+
+  /** Runs one INSERT, timing it; counts it once it has returned. */
+  private async timed(rowCount: number, insert: () => Promise<void>): Promise<void> {
+    const started = performance.now()
+    try {
+      await insert()
+    } finally {
+      const ms = performance.now() - started
+      this.stats.insert_ms += Math.round(ms)
+      this.metrics?.engineInsertSeconds.observe(ms / 1000)
+    }
+    this.stats.inserts++
+    this.stats.rows += rowCount
+    this.metrics?.engineInserts.inc({ result: 'ok' })
+    this.failing = null
+  }
+
+  failed(err: unknown, rowCount: number, kind: string): void {
+    this.stats.failed_inserts++
+    this.metrics?.engineInserts.inc({ result: kind === 'data' ? 'refused_data' : 'failed' })
+    if (kind !== 'data') {
+      const now = this.clock()
+      const error = err instanceof Error ? err.message.slice(0, 300) : String(err)
+      this.failing = { since: this.failing?.since ?? now, last: now, error }
+      this.logger?.error({ err, rows: rowCount }, 'engine insert failed')
+    }
+  }
+
+  /**
+   * Stores rows[from, to) in halves around the refused ones; returns their indices. Throws
+   * only classified failures: 503s (AppError), or a bug as it is.
+   */
+  async isolate(rows: string[], from: number, to: number, stored = { any: false }, token?: string): Promise<InsertOutcome> {
+    try {
+      await this.exec(rows.slice(from, to).join(''), to - from, token === undefined ? undefined : `${token.split(':')[0]}:${from}-${to}`)
+      stored.any = true
+      return STORED
+    } catch (err) {
+      const kind = engineErrorKind(err)
+      this.failed(err, to - from, kind)
+      if (kind === 'bug') throw err
+      if (kind !== 'data') {
+        // Part of this request is stored already: a 503 would make the client send it again.
+        if (stored.any) throw new AppError('engine_unavailable', 'The log engine failed while storing part of this request; retry.', { cause: err, headers: { 'retry-after': '1' } })
+        throw unavailable(err)
+      }
+      if (to - from === 1) return { refused: [from] }
+      const mid = from + Math.ceil((to - from) / 2)
+      const left = await this.isolate(rows, from, mid, stored, token)
+      const right = await this.isolate(rows, mid, to, stored, token)
+      return { refused: [...left.refused, ...right.refused] }
+    }
+  }
+}
+
+/**
+ * Group commit for log entries: concurrent requests queue their rows, one engine INSERT takes
+ * all that are queued, and each request's promise settles only when the INSERT holding its
+ * rows has returned. While an insert runs the next group collects, so under load the number
+ * of inserts stays far below the number of requests without adding latency when idle.
+ */
+export class InsertBatcher implements RowWriter {
+  private queue: Waiter[] = []
+  private queuedRows = 0
+  private inFlight: Promise<void> | null = null
+  private timer: NodeJS.Timeout | null = null
+  /** Requests expected soon: those queued when the last insert returned plus those it answered. */
+  private expected = 0
+  private refillUntil = 0
+  private readonly writer: EngineWriter
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: {
+      flushWindowMs: number
+      maxBatchRows: number
+      refillWaitMs?: number
+      /** Runs right before every insert (the usage meter makes its reservations durable). */
+      beforeWrite?: () => void
+    },
+    private readonly logger?: Logger,
+    metrics?: Metrics,
+    clock: () => Date = () => new Date(),
+  ) {
+    this.writer = new EngineWriter(engine, logger, metrics, clock)
+  }
+
+  get stats(): BatcherStats {
+    return this.writer.stats
+  }
+
+  failingSince(recentMs = 60_000): { since: Date; error: string } | null {
+    return this.writer.failingSince(recentMs)
+  }
+
+  spoolStats(): null {
+    return null
+  }
+
+  async close(): Promise<void> {}
+
   insert(rows: string[]): Promise<InsertOutcome> {
-    this.stats.requests++
+    this.writer.stats.requests++
     // A supervised engine known to be down: refuse now (503) rather than queue for it.
     if (this.engine.available && !this.engine.available()) {
       return Promise.reject(engineUnavailable(undefined, 'The log engine is restarting; nothing was stored. Retry shortly.'))
@@ -152,38 +317,6 @@ export class InsertBatcher {
     })
   }
 
-  private async exec(body: string, rowCount: number): Promise<void> {
-    const started = performance.now()
-    try {
-      // Rows arrive already encoded as JSONEachRow lines: exec sends them as they are instead
-      // of the client encoding every row object again.
-      const { stream } = await this.engine.client.exec({
-        query: `INSERT INTO ${logTable(this.engine)} FORMAT JSONEachRow`,
-        values: Readable.from([body], { objectMode: false }),
-      })
-      stream.destroy()
-    } finally {
-      const ms = performance.now() - started
-      this.stats.insert_ms += Math.round(ms)
-      this.metrics?.engineInsertSeconds.observe(ms / 1000)
-    }
-    this.stats.inserts++
-    this.stats.rows += rowCount
-    this.metrics?.engineInserts.inc({ result: 'ok' })
-    this.failing = null
-  }
-
-  private failed(err: unknown, rowCount: number, kind: string): void {
-    this.stats.failed_inserts++
-    this.metrics?.engineInserts.inc({ result: kind === 'data' ? 'refused_data' : 'failed' })
-    if (kind !== 'data') {
-      const now = this.clock()
-      const error = err instanceof Error ? err.message.slice(0, 300) : String(err)
-      this.failing = { since: this.failing?.since ?? now, last: now, error }
-      this.logger?.error({ err, rows: rowCount }, 'engine insert failed')
-    }
-  }
-
   private async write(group: Waiter[], rowCount: number): Promise<void> {
     try {
       this.options.beforeWrite?.()
@@ -200,12 +333,12 @@ export class InsertBatcher {
     let body = ''
     for (const w of group) for (const line of w.rows) body += line
     try {
-      await this.exec(body, rowCount)
+      await this.writer.exec(body, rowCount)
       for (const w of group) w.resolve(STORED)
       return
     } catch (err) {
       const kind = engineErrorKind(err)
-      this.failed(err, rowCount, kind)
+      this.writer.failed(err, rowCount, kind)
       if (kind !== 'data') {
         const failure = kind === 'bug' ? err : unavailable(err)
         for (const w of group) w.reject(failure)
@@ -218,34 +351,11 @@ export class InsertBatcher {
     // rows split until the refused ones are found, and it hears which.
     for (const w of group) {
       try {
-        w.resolve(await this.isolate(w.rows, 0, w.rows.length))
+        w.resolve(await this.writer.isolate(w.rows, 0, w.rows.length))
       } catch (err) {
         // isolate() throws only classified failures: 503s, or a bug as it is.
         w.reject(err)
       }
-    }
-  }
-
-  /** Stores rows[from, to) in halves around the refused ones; returns their indices. */
-  private async isolate(rows: string[], from: number, to: number, stored = { any: false }): Promise<InsertOutcome> {
-    try {
-      await this.exec(rows.slice(from, to).join(''), to - from)
-      stored.any = true
-      return STORED
-    } catch (err) {
-      const kind = engineErrorKind(err)
-      this.failed(err, to - from, kind)
-      if (kind === 'bug') throw err
-      if (kind !== 'data') {
-        // Part of this request is stored already: a 503 would make the client send it again.
-        if (stored.any) throw new AppError('engine_unavailable', 'The log engine failed while storing part of this request; retry.', { cause: err, headers: { 'retry-after': '1' } })
-        throw unavailable(err)
-      }
-      if (to - from === 1) return { refused: [from] }
-      const mid = from + Math.ceil((to - from) / 2)
-      const left = await this.isolate(rows, from, mid, stored)
-      const right = await this.isolate(rows, mid, to, stored)
-      return { refused: [...left.refused, ...right.refused] }
     }
   }
 }

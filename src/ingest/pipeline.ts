@@ -6,7 +6,7 @@ import { ensureStreams } from '../meta/streams.js'
 import { utcDay } from '../meta/usage.js'
 import type { UsageMeter } from '../meta/usage-meter.js'
 import type { Metrics, RejectReason } from '../metrics/metrics.js'
-import type { InsertBatcher } from './batcher.js'
+import type { InsertOutcome, RowWriter } from './batcher.js'
 import type { ReceiptTracker } from './receipts.js'
 import { normalizeEntry, timestampWindow, type NormalizeContext, type NormalizedEntry, type RedactStage } from './entry.js'
 
@@ -29,7 +29,7 @@ const REJECTION_LOG_INTERVAL_MS = 60_000
 export interface IngestDeps {
   meta: MetaDb
   clock: () => Date
-  batcher: InsertBatcher
+  batcher: RowWriter
   usage: UsageMeter
   nextId: () => string
   /** Streams known to exist, so the hot path skips SQLite for them. */
@@ -207,7 +207,7 @@ const normalizeAndStore = async (
   countRejected(deps, project, now, protocol, 'invalid', errors.length, errors[0]!, sink)
   let accepted = rows.length
   if (rows.length > 0) {
-    const refused = await store(deps, project, rows, bytes, now, protocol, sink)
+    const refused = await store(deps, project, rows, bytes, now, protocol, sink, ctx.receivedUs)
     if (refused.length > 0) {
       const unstorable = refused.map((i) => ({ line: rowLines[i]!, ...UNSTORABLE }))
       countRejected(deps, project, now, protocol, 'unstorable', unstorable.length, unstorable[0]!, sink)
@@ -246,7 +246,7 @@ export const ingestOne = async (
   deps.receipts?.begin(ctx.receivedUs)
   let refused: number[]
   try {
-    refused = await store(deps, project, [result], result.bytes, now, protocol, sink)
+    refused = await store(deps, project, [result], result.bytes, now, protocol, sink, ctx.receivedUs)
   } finally {
     deps.receipts?.end(ctx.receivedUs)
   }
@@ -255,6 +255,21 @@ export const ingestOne = async (
     throw validationError(UNSTORABLE.field, UNSTORABLE.message)
   }
   return { accepted: 1, rejected: 0 }
+}
+
+/**
+ * Hands the rows to the writer; returns the indices it refused. Rows durable before they are
+ * readable (the spool) keep their receipt open until the engine has them, so the live tail's
+ * watermark never passes them.
+ */
+const insertRows = async (deps: IngestDeps, rows: NormalizedEntry[], receivedUs: number): Promise<number[]> => {
+  const outcome: InsertOutcome = await deps.batcher.insert(rows.map((r) => r.line))
+  if (outcome.visible && deps.receipts) {
+    const receipts = deps.receipts
+    receipts.begin(receivedUs)
+    void outcome.visible.finally(() => receipts.end(receivedUs))
+  }
+  return outcome.refused
 }
 
 /** Stores the rows (202 means durable); returns the indices of rows the engine refused as data. */
@@ -266,8 +281,9 @@ const store = async (
   now: Date,
   protocol: Protocol,
   sink: IngestSink | undefined,
+  receivedUs: number,
 ): Promise<number[]> => {
-  if (sink) return storeInSink(deps, sink, rows, bytes, protocol)
+  if (sink) return storeInSink(deps, sink, rows, bytes, protocol, receivedUs)
   const day = utcDay(now)
   const limitBytes = project.daily_limit_mb * 1024 * 1024
   if (!deps.usage.reserve(project.id, day, bytes, rows.length, limitBytes)) {
@@ -279,7 +295,7 @@ const store = async (
   let refused: number[]
   try {
     // The batcher writes the reservation to SQLite before the insert holding these rows.
-    refused = (await deps.batcher.insert(rows.map((r) => r.line))).refused
+    refused = await insertRows(deps, rows, receivedUs)
   } catch (err) {
     deps.usage.release(project.id, day, bytes, rows.length)
     throw err
@@ -312,11 +328,11 @@ const store = async (
 }
 
 /** store() for a sink: its caps instead of the daily limit, no usage and no project streams. */
-const storeInSink = async (deps: IngestDeps, sink: IngestSink, rows: NormalizedEntry[], bytes: number, protocol: Protocol): Promise<number[]> => {
+const storeInSink = async (deps: IngestDeps, sink: IngestSink, rows: NormalizedEntry[], bytes: number, protocol: Protocol, receivedUs: number): Promise<number[]> => {
   sink.reserve(bytes, rows.length)
   let refused: number[]
   try {
-    refused = (await deps.batcher.insert(rows.map((r) => r.line))).refused
+    refused = await insertRows(deps, rows, receivedUs)
   } catch (err) {
     sink.release(bytes, rows.length)
     throw err

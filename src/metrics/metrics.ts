@@ -24,6 +24,10 @@ export class Metrics {
   readonly engineInserts = this.registry.register(
     new Counter('krafter_engine_inserts_total', 'Engine INSERT statements by result (ok, failed, refused_data).'),
   )
+  readonly spoolRefused = this.registry.register(
+    new Counter('krafter_ingest_spool_refused_total', 'Rows accepted into the ingest spool that the log engine then refused as data (kept in spool/refused.ndjson).'),
+  )
+  readonly spoolBacklogRows = this.registry.register(new Gauge('krafter_ingest_spool_rows', 'Rows in the ingest spool the log engine has not taken yet.'))
   readonly engineInsertSeconds = this.registry.register(
     new Histogram('krafter_engine_insert_duration_seconds', 'Engine INSERT latency.', LATENCY_BUCKETS),
   )

@@ -146,10 +146,14 @@ export class StreamRegistry {
     }
   }
 
-  /** Resolves once every write to the stream that was in flight has settled. */
+  /**
+   * Resolves once every write to the stream that was in flight has settled and what was
+   * accepted is in the engine (with the ingest spool, a 202 comes before that).
+   */
   async settled(streamId: string): Promise<void> {
     const pending = this.writes.get(streamId)
     if (pending) await Promise.allSettled([...pending])
+    await this.deps.ingest.batcher.drain()
   }
 
   private track<T>(streamId: string, pending: Promise<T>): Promise<T> {

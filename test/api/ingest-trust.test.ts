@@ -3,7 +3,7 @@ import { logTable } from '../../src/engine/schema.js'
 import { InsertBatcher } from '../../src/ingest/batcher.js'
 import { LEVEL_ALIASES } from '../../src/logs/fields.js'
 import { Metrics } from '../../src/metrics/metrics.js'
-import { bearer, createTestApp, type TestApp } from '../helpers/app.js'
+import { bearer, createTestApp, ingestBatch, type TestApp } from '../helpers/app.js'
 
 // Issue 11, points 2 and 3 and the healthz part of 5: one tenant's data never fails another's
 // request, nothing is refused inside a success answer, every refusal is reported and counted.
@@ -16,13 +16,7 @@ afterAll(async () => {
   await t?.close()
 })
 
-const batch = (token: string, entries: unknown[]) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/api/v1/logs/ingest/batch',
-    headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
-    payload: entries.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n'),
-  })
+const batch = (token: string, entries: unknown[]) => ingestBatch(t.app, token, entries)
 
 const one = (token: string, entry: unknown) =>
   t.app.inject({ method: 'POST', url: '/api/v1/logs/ingest', headers: bearer(token), payload: entry as object })

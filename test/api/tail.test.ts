@@ -21,9 +21,9 @@ interface Served {
 }
 
 /** Another app over the test app's data dir and engine, with the real clock, listening on loopback. */
-const serve = async (tail: Record<string, unknown> = {}): Promise<Served> => {
+const serve = async (tail: Record<string, unknown> = {}, ingest: Record<string, unknown> = {}): Promise<Served> => {
   const app = await buildApp({
-    config: parseConfig({ server: { host: '127.0.0.1', auth_failure_burst: 100_000 }, tail: { poll_ms: 50, ...tail } }, 'test', {}),
+    config: parseConfig({ server: { host: '127.0.0.1', auth_failure_burst: 100_000 }, tail: { poll_ms: 50, ...tail }, ingest }, 'test', {}),
     paths: t.paths,
     meta: t.meta,
     engine: t.engine,
@@ -166,9 +166,10 @@ describe('live tail', () => {
     expect(sameRest.map((e) => e.id)).toEqual(rest.map((e) => e.id))
   })
 
-  it('does not skip an entry whose insert is still running when later ones are already stored', async () => {
-    // Two requests received in order; the tail polls while the first is still in the engine.
-    const s = await serve({ poll_ms: 50 })
+  it.each(['engine', 'spool'])('does not skip an entry whose insert is still running when later ones are already stored (ingest.commit %s)', async (commit) => {
+    // Two requests received in order; the tail polls while the first is still in the engine
+    // (with the spool: acknowledged, its segment not inserted yet).
+    const s = await serve({ poll_ms: 50 }, { commit })
     const p = await t.project({ name: `tail-slow-${randomUUID().slice(0, 8)}` })
     const tail = await openTail(s, { project_id: p.id })
     const big = Array.from({ length: 5000 }, (_, i) => ({ message: `big ${i}`, metadata: { i, pad: 'x'.repeat(200) } }))

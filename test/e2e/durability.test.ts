@@ -9,14 +9,18 @@ import { tempDir } from '../helpers/app.js'
 import { BIN, startServe } from '../helpers/cli.js'
 
 // 202 means durable: SIGKILL the real server while clients send, restart it, and find every
-// acknowledged entry exactly once.
-const home = tempDir('durability')
-const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn' }
+// acknowledged entry exactly once. Both ways of committing: the engine's insert, and the ingest
+// spool (the restart inserts the segments the kill left, skipping any already stored).
+const homes: string[] = []
+afterAll(() => {
+  for (const home of homes) rmSync(home, { recursive: true, force: true })
+})
 
-afterAll(() => rmSync(home, { recursive: true, force: true }))
+describe.each(['engine', 'spool'])('durability, ingest.commit %s', (commit) => {
+  const home = tempDir(`durability-${commit}`)
+  homes.push(home)
+  const env = { KRAFTER_HOME: home, KRAFTER_LOG_LEVEL: 'warn', KRAFTER_INGEST_COMMIT: commit }
 
-
-describe('durability', () => {
   it('loses and duplicates nothing that got a 202 when the server is killed mid-traffic', async () => {
     expect((await execa('node', [BIN, 'init', '--port', '0', '--json'], { env })).exitCode).toBe(0)
     const project = JSON.parse((await execa('node', [BIN, 'project', 'create', 'durable', '--json'], { env })).stdout)

@@ -142,13 +142,17 @@ export const createTestApp = async (options: { config?: Record<string, Record<st
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
-/** Posts entries as one NDJSON batch with an ingest token; every one must be accepted. */
-export const ingestNdjson = async (t: Pick<TestApp, 'app'>, token: string, entries: object[]): Promise<void> => {
-  const res = await t.app.inject({
+/** POST /logs/ingest/batch as NDJSON: objects are encoded, strings sent as the line they are. */
+export const ingestBatch = (app: FastifyInstance, token: string, entries: unknown[]) =>
+  app.inject({
     method: 'POST',
     url: '/api/v1/logs/ingest/batch',
     headers: { ...bearer(token), 'content-type': 'application/x-ndjson' },
-    payload: entries.map((e) => JSON.stringify(e)).join('\n'),
+    payload: entries.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('\n'),
   })
+
+/** Posts entries as one NDJSON batch with an ingest token; every one must be accepted. */
+export const ingestNdjson = async (t: Pick<TestApp, 'app'>, token: string, entries: object[]): Promise<void> => {
+  const res = await ingestBatch(t.app, token, entries)
   if (res.statusCode !== 202 || res.json().data.rejected !== 0) throw new Error(`ingest: ${res.statusCode} ${res.body.slice(0, 300)}`)
 }

@@ -23,6 +23,7 @@ export const healthRoutes = async (app: FastifyInstance, deps: AppContext): Prom
         accepted_records: deps.metrics.recordsAccepted.sum(),
         rejected_records: deps.metrics.rejectedTotal(),
         inserts_failing: failing ? { since: failing.since.toISOString(), error: failing.error } : null,
+        spool: deps.ingest.batcher.spoolStats(),
       },
     })
   })

@@ -16,7 +16,7 @@ import type { LogEntry, StatsResult } from '../../logs/search.js'
 import type { RetentionResult } from '../../logs/retention.js'
 import type { BackupInfo, BackupResult, Manifest } from '../../backup/backup.js'
 import type { EngineFacts } from '../../ops/status.js'
-import type { BatcherStats } from '../../ingest/batcher.js'
+import type { BatcherStats, SpoolStats } from '../../ingest/batcher.js'
 import type { JobState } from '../../jobs/scheduler.js'
 import type { ContextResult } from '../../explore/context.js'
 import type { FacetsResult } from '../../explore/facets.js'
@@ -387,6 +387,15 @@ export const Health = z
       accepted_records: z.number().int(),
       rejected_records: z.number().int(),
       inserts_failing: z.object({ since: Time, error: z.string() }).nullable(),
+      spool: z
+        .object({
+          rows: z.number().int(),
+          bytes: z.number().int(),
+          segments: z.number().int(),
+          refused_rows: z.number().int().meta({ description: 'Rows accepted into the spool that the engine then refused as data (kept in spool/refused.ndjson)' }),
+        })
+        .nullable()
+        .meta({ description: 'The ingest spool (ingest.commit: spool): rows acknowledged that the engine has not taken yet; null when ingest commits to the engine' }),
     }),
   })
   .meta({ id: 'Health' })
@@ -449,7 +458,8 @@ export type SchemaChecks = [
   Assert<Same<z.output<typeof BackupListing>, BackupInfo>>,
   Assert<Same<z.output<typeof EngineStatus>, EngineFacts>>,
   Assert<Same<z.output<typeof Job>, JobState>>,
-  Assert<Same<Omit<z.output<typeof Health>['ingest'], 'accepted_records' | 'rejected_records' | 'inserts_failing'>, BatcherStats>>,
+  Assert<Same<NonNullable<z.output<typeof Health>['ingest']['spool']>, SpoolStats>>,
+  Assert<Same<Omit<z.output<typeof Health>['ingest'], 'accepted_records' | 'rejected_records' | 'inserts_failing' | 'spool'>, BatcherStats>>,
 ]
 
 export const RedactionRule = z
