@@ -20,6 +20,8 @@ export interface InsertOutcome {
 export interface RowWriter {
   insert(rows: string[]): Promise<InsertOutcome>
   drain(): Promise<void>
+  /** Resolves once every row answered so far is readable (the spool: in the engine). */
+  visible(): Promise<void>
   /** After drain, at shutdown: what is not in the engine yet stays where the next start finds it. */
   close(): Promise<void>
   failingSince(recentMs?: number): { since: Date; error: string } | null
@@ -245,6 +247,9 @@ export class InsertBatcher implements RowWriter {
   }
 
   async close(): Promise<void> {}
+
+  /** A request is answered only once its rows are in the engine. */
+  async visible(): Promise<void> {}
 
   insert(rows: string[]): Promise<InsertOutcome> {
     this.writer.stats.requests++

@@ -139,6 +139,7 @@ export class IngestSpool implements RowWriter {
 
   insert(rows: string[]): Promise<InsertOutcome> {
     this.writer.stats.requests++
+    if (this.closed) return Promise.reject(new AppError('engine_unavailable', 'The server is stopping; nothing was stored. Retry.', { headers: { 'retry-after': '1' } }))
     const bytes = byteLength(rows)
     const queued = this.queue.reduce((n, w) => n + w.bytes, 0)
     if (this.backlogBytes + queued + bytes > this.options.maxBytes) {
@@ -156,19 +157,27 @@ export class IngestSpool implements RowWriter {
   }
 
   /**
-   * Everything accepted so far into the engine. If the engine fails meanwhile this returns
-   * after that attempt, the rest still in the spool (inserted at the next start or retry).
+   * Everything answered so far into the engine, up to the newest segment holding rows now (rows
+   * answered meanwhile are not waited for, so this ends under sustained load). If the engine
+   * fails meanwhile this returns after that attempt, the rest still in the spool (retried, or
+   * inserted at the next start).
    */
   async drain(): Promise<void> {
-    for (;;) {
-      while (this.writing) await this.written
-      if (this.sealed.length === 0 && !(this.current && this.current.rows.length > 0)) return
-      if (this.retryTimer || this.closed) return
+    // The append in progress, once (the next ones were not answered when this was called).
+    if (this.writing) await this.written
+    const last = this.current && this.current.rows.length > 0 ? this.current : this.sealed.at(-1)
+    if (!last) return
+    const inserted = () => this.current !== last && !this.sealed.includes(last)
+    while (!inserted()) {
+      if (this.closed || this.retryTimer) return
       this.kick()
-      const before = this.writer.stats.failed_inserts
+      if (!this.inserting) return
       await this.inserting
-      if (this.writer.stats.failed_inserts > before && this.retryTimer) return
     }
+  }
+
+  visible(): Promise<void> {
+    return this.drain()
   }
 
   /** Stops retrying and closes the open segment; what it holds stays on disk for the next start. */
@@ -177,7 +186,7 @@ export class IngestSpool implements RowWriter {
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.retryTimer = null
     await this.inserting
-    while (this.writing) await this.written
+    if (this.writing) await this.written
     await this.current?.handle?.close()
   }
 

@@ -153,7 +153,7 @@ export class StreamRegistry {
   async settled(streamId: string): Promise<void> {
     const pending = this.writes.get(streamId)
     if (pending) await Promise.allSettled([...pending])
-    await this.deps.ingest.batcher.drain()
+    await this.deps.ingest.batcher.visible()
   }
 
   private track<T>(streamId: string, pending: Promise<T>): Promise<T> {

@@ -136,6 +136,26 @@ describe('IngestSpool on its own directory', () => {
     expect(await messages(p.id)).toEqual(['left 1', 'left 2', 'left 3', 'new'])
   })
 
+  it('drains what was answered before the call, and returns while others keep sending', async () => {
+    const p = await t.project()
+    const spool = spoolIn(path.join(tempDir('spool'), 'spool'))
+    await spool.insert([line(p.id, 'before')])
+    let stop = false
+    let sent = 0
+    const sender = (async () => {
+      while (!stop) await spool.insert([line(p.id, `during ${sent++}`)])
+    })()
+    // A drain that waited for an empty spool would never return while the sender runs.
+    await spool.drain()
+    const atDrain = await messages(p.id)
+    stop = true
+    await sender
+    expect(atDrain).toContain('before')
+    await spool.drain()
+    await spool.close()
+    expect((await messages(p.id)).length).toBe(1 + sent)
+  })
+
   it('keeps and counts the rows the engine refuses after the 202, and stores the rest', async () => {
     const p = await t.project()
     const dir = path.join(tempDir('spool'), 'spool')
