@@ -43,7 +43,6 @@ interface Segment {
 
 interface Waiter {
   rows: string[]
-  bytes: number
   resolve: (outcome: InsertOutcome) => void
   reject: (err: unknown) => void
 }
@@ -140,9 +139,9 @@ export class IngestSpool implements RowWriter {
   insert(rows: string[]): Promise<InsertOutcome> {
     this.writer.stats.requests++
     if (this.closed) return Promise.reject(new AppError('engine_unavailable', 'The server is stopping; nothing was stored. Retry.', { headers: { 'retry-after': '1' } }))
-    const bytes = byteLength(rows)
-    const queued = this.queue.reduce((n, w) => n + w.bytes, 0)
-    if (this.backlogBytes + queued + bytes > this.options.maxBytes) {
+    // Against what is on disk already (its size is known from the appends): a full spool takes
+    // nothing more, so it overshoots its bound by at most the group being written.
+    if (this.backlogBytes >= this.options.maxBytes) {
       const mib = (this.backlogBytes / 1024 / 1024).toFixed(1)
       return Promise.reject(
         new AppError('engine_unavailable', `The ingest spool is full (${mib} MiB the log engine has not taken yet); nothing was stored. Retry.`, {
@@ -151,7 +150,7 @@ export class IngestSpool implements RowWriter {
       )
     }
     return new Promise<InsertOutcome>((resolve, reject) => {
-      this.queue.push({ rows, bytes, resolve, reject })
+      this.queue.push({ rows, resolve, reject })
       void this.write()
     })
   }

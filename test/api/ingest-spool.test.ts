@@ -182,7 +182,7 @@ describe('IngestSpool on its own directory', () => {
     const p = await t.project()
     const dir = path.join(tempDir('spool'), 'spool')
     const row = line(p.id, 'x'.repeat(200))
-    const spool = spoolIn(dir, new Metrics(), Buffer.byteLength(row) * 2 + 10)
+    const spool = spoolIn(dir, new Metrics(), Buffer.byteLength(row) * 2)
     // Today's partition holds a part (the one just stored), then the table allows one.
     await (await spool.insert([row])).visible
     const table = logTable(t.engine)
