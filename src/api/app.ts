@@ -115,7 +115,7 @@ export const buildApp = async (appDeps: AppDeps): Promise<FastifyInstance> => {
     config.ingest.commit === 'spool'
       ? IngestSpool.open(
           engine,
-          { dir: appDeps.paths.spool, maxBytes: config.ingest.spool_max_mb * 1024 * 1024, maxSegmentRows: config.ingest.max_batch_rows, beforeWrite },
+          { dir: appDeps.paths.spool, maxBytes: config.ingest.spool_max_mb * 1024 * 1024, maxSegmentRows: config.ingest.max_batch_rows, sealAfterMs: config.ingest.spool_seal_ms, beforeWrite },
           appDeps.logger,
           metrics,
           clock,

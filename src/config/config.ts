@@ -124,6 +124,8 @@ export const ConfigSchema = z
         commit: z.enum(['engine', 'spool']).default('engine'),
         /** The spool's bound: beyond it requests get a 503 until the engine catches up. */
         spool_max_mb: z.coerce.number().int().min(1).default(1024),
+        /** How long the spool's open segment takes appends before the free engine inserts it. */
+        spool_seal_ms: z.coerce.number().int().min(0).max(10_000).default(1000),
       })
       .strict()
       .prefault({}),

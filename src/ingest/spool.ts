@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs'
-import { appendFile, open, unlink, type FileHandle } from 'node:fs/promises'
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, unlinkSync } from 'node:fs'
+import { appendFile, open, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import type { Engine } from '../engine/engine.js'
@@ -12,14 +12,14 @@ import { EngineWriter, type BatcherStats, type InsertOutcome, type RowWriter, ty
 /**
  * The ingest spool (`ingest.commit: spool`): a request is answered once its rows are appended
  * to a local segment file and fsynced, and the engine takes them afterwards in large inserts:
- * one segment per insert, sealed when the engine is free, so under load an insert holds every
- * row acknowledged while the previous one ran (up to max_batch_rows) instead of the few
- * requests that could wait for it. A segment is removed only once the engine has it; segments
+ * one segment per insert, sealed when the engine is free and the segment is sealAfterMs old,
+ * so an insert holds every row acknowledged meanwhile (up to max_batch_rows) instead of the
+ * few requests that could wait for it. Only counts are kept in memory: the rows are in the file. A segment is removed only once the engine has it; segments
  * left by a crash or an engine that was down are inserted on the next start, under their UUID
  * as deduplication token so a segment inserted twice is stored once.
  *
- * Entries are readable (search, tail) once their segment is inserted: under load that is one
- * insert later than their 202. The spool is bounded (`ingest.spool_max_mb`): when the engine
+ * Entries are readable (search, tail) once their segment is inserted: up to sealAfterMs and
+ * an insert later than their 202 (drain() and visible() seal at once). The spool is bounded (`ingest.spool_max_mb`): when the engine
  * falls that far behind, requests get a 503 and nothing more is accepted until it catches up.
  */
 
@@ -30,12 +30,15 @@ interface Segment {
   seq: number
   id: string
   file: string
-  rows: string[]
+  /** Rows appended (and fsynced); the rows themselves are only in the file. */
+  rows: number
   bytes: number
   /** The write in progress into it: the segment is inserted only after it. */
   writing: Promise<void>
   /** Open for appends until sealed. */
   handle: FileHandle | null
+  /** When it was opened (performance.now()): sealed once this old, or full, or waited for. */
+  openedAt: number
   /** Settles once the engine has the segment's rows. */
   visible: Promise<void>
   markVisible: () => void
@@ -52,16 +55,23 @@ export interface SpoolOptions {
   maxBytes: number
   /** Rows at which a segment is sealed even if the engine is busy: the largest spool insert. */
   maxSegmentRows: number
+  /**
+   * How long the open segment takes appends before the free engine gets it (default 1,000 ms):
+   * larger, fewer inserts and merges under load. drain() and visible() do not wait for it.
+   */
+  sealAfterMs?: number
   /** Runs right before every append (the usage meter makes its reservations durable). */
   beforeWrite?: () => void
   /** First retry after a failed insert; doubles up to 30 s. */
   retryMs?: number
 }
 
-const byteLength = (rows: string[]): number => {
-  let n = 0
-  for (const row of rows) n += Buffer.byteLength(row, 'utf8')
-  return n
+/** A segment's rows as the engine gets them through the client: each line with its newline. */
+const readRows = async (file: string): Promise<string[]> => {
+  const text = await readFile(file, 'utf8')
+  const rows = text.split('\n')
+  rows.pop()
+  return rows.map((r) => `${r}\n`)
 }
 
 const countLines = (file: string): number => {
@@ -88,6 +98,7 @@ export class IngestSpool implements RowWriter {
   private written: Promise<void> = Promise.resolve()
   private inserting: Promise<void> | null = null
   private retryTimer: NodeJS.Timeout | null = null
+  private sealTimer: NodeJS.Timeout | null = null
   private retryDelay: number
   private seq = 0
   private backlogBytes = 0
@@ -131,7 +142,7 @@ export class IngestSpool implements RowWriter {
     return {
       rows: this.backlogRows,
       bytes: this.backlogBytes,
-      segments: this.sealed.length + (this.current && this.current.rows.length > 0 ? 1 : 0),
+      segments: this.sealed.length + (this.current && this.current.rows > 0 ? 1 : 0),
       refused_rows: this.refusedRows,
     }
   }
@@ -164,12 +175,12 @@ export class IngestSpool implements RowWriter {
   async drain(): Promise<void> {
     // The append in progress, once (the next ones were not answered when this was called).
     if (this.writing) await this.written
-    const last = this.current && this.current.rows.length > 0 ? this.current : this.sealed.at(-1)
+    const last = this.current && this.current.rows > 0 ? this.current : this.sealed.at(-1)
     if (!last) return
     const inserted = () => this.current !== last && !this.sealed.includes(last)
     while (!inserted()) {
       if (this.closed || this.retryTimer) return
-      this.kick()
+      this.kick(true)
       if (!this.inserting) return
       await this.inserting
     }
@@ -183,7 +194,9 @@ export class IngestSpool implements RowWriter {
   async close(): Promise<void> {
     this.closed = true
     if (this.retryTimer) clearTimeout(this.retryTimer)
+    if (this.sealTimer) clearTimeout(this.sealTimer)
     this.retryTimer = null
+    this.sealTimer = null
     await this.inserting
     if (this.writing) await this.written
     await this.current?.handle?.close()
@@ -194,21 +207,24 @@ export class IngestSpool implements RowWriter {
     for (const name of names) {
       const [, seq, id] = SEGMENT.exec(name)!
       const file = path.join(this.options.dir, name)
-      const text = readFileSync(file, 'utf8')
-      const rows = text.split('\n')
+      const bytes = readFileSync(file)
       // A last line without its newline is a write that never finished its fsync: never answered.
-      const torn = rows.pop()
-      if (torn) this.logger?.warn({ file, bytes: Buffer.byteLength(torn) }, 'ingest spool: dropped an unfinished append (never acknowledged)')
-      const lines = rows.map((r) => `${r}\n`)
-      if (lines.length === 0) {
+      const end = bytes.lastIndexOf(0x0a) + 1
+      if (end < bytes.length) {
+        this.logger?.warn({ file, bytes: bytes.length - end }, 'ingest spool: dropped an unfinished append (never acknowledged)')
+        truncateSync(file, end)
+      }
+      let rows = 0
+      for (let i = bytes.indexOf(0x0a); i !== -1 && i < end; i = bytes.indexOf(0x0a, i + 1)) rows++
+      if (rows === 0) {
         unlinkSync(file)
         continue
       }
       const seg = this.segment(Number(seq), id!, file)
-      seg.rows = lines
-      seg.bytes = byteLength(lines)
+      seg.rows = rows
+      seg.bytes = end
       this.sealed.push(seg)
-      this.backlog(lines.length, seg.bytes)
+      this.backlog(rows, seg.bytes)
       this.seq = Math.max(this.seq, Number(seq))
     }
     this.refusedRows = countLines(path.join(this.options.dir, REFUSED_FILE))
@@ -226,7 +242,7 @@ export class IngestSpool implements RowWriter {
 
   private segment(seq: number, id: string, file: string): Segment {
     const visible = deferred()
-    return { seq, id, file, rows: [], bytes: 0, writing: Promise.resolve(), handle: null, visible: visible.promise, markVisible: visible.resolve }
+    return { seq, id, file, rows: 0, bytes: 0, writing: Promise.resolve(), handle: null, openedAt: performance.now(), visible: visible.promise, markVisible: visible.resolve }
   }
 
   private async openSegment(): Promise<Segment> {
@@ -257,7 +273,7 @@ export class IngestSpool implements RowWriter {
     let seg: Segment | null = null
     try {
       this.options.beforeWrite?.()
-      if (this.current && this.current.rows.length >= this.options.maxSegmentRows) this.seal()
+      if (this.current && this.current.rows >= this.options.maxSegmentRows) this.seal()
       seg = this.current ??= await this.openSegment()
       seg.writing = finished
       let body = ''
@@ -276,7 +292,7 @@ export class IngestSpool implements RowWriter {
         await seg.handle!.truncate(before).catch(() => undefined)
         throw err
       }
-      for (const w of group) for (const line of w.rows) seg.rows.push(line)
+      seg.rows += rows
       seg.bytes += bytes.length
       this.backlog(rows, bytes.length)
       const outcome: InsertOutcome = { refused: [], visible: seg.visible }
@@ -303,10 +319,20 @@ export class IngestSpool implements RowWriter {
   }
 
   /** Starts the next insert when the engine is free: the oldest sealed segment, else the open one. */
-  private kick(): void {
+  private kick(now = false): void {
     if (this.inserting || this.retryTimer || this.closed) return
     if (this.sealed.length === 0) {
-      if (!this.current || this.current.rows.length === 0) return
+      if (!this.current || this.current.rows === 0) return
+      const wait = now ? 0 : this.current.openedAt + (this.options.sealAfterMs ?? 1000) - performance.now()
+      if (wait > 0) {
+        this.sealTimer ??= setTimeout(() => {
+          this.sealTimer = null
+          this.kick()
+        }, wait)
+        return
+      }
+      if (this.sealTimer) clearTimeout(this.sealTimer)
+      this.sealTimer = null
       this.seal()
     }
     const seg = this.sealed[0]!
@@ -319,22 +345,26 @@ export class IngestSpool implements RowWriter {
   /**
    * The embedded engine reads the segment file itself (BENCH_ONLY=b of bench:ingest at 300,000
    * entries, 2026-12-07: 37.8k and 43.6k entries/s, against 23.8k-31.5k in three runs with the
-   * rows sent through the client); other engines get the rows. A segment the engine
-   * refuses as data is inserted again from memory in halves around the refused rows, under
-   * tokens of their own (block ids of one token must describe the same rows).
+   * rows sent through the client); other engines get the rows, read back from the file (in the
+   * page cache: the spool holds no rows in memory, so a backlog while the engine is down costs
+   * disk, not serve's heap). A segment the engine refuses as data is inserted again in halves
+   * around the refused rows, under tokens of their own (block ids of one token must describe
+   * the same rows).
    */
-  private async store(seg: Segment): Promise<InsertOutcome> {
+  private async store(seg: Segment): Promise<{ refused: string[] }> {
     if (this.writer.engine.mode === 'embedded') {
       try {
-        await this.writer.execFile(seg.file, seg.rows.length, `${seg.id}:file`)
+        await this.writer.execFile(seg.file, seg.rows, `${seg.id}:file`)
         return { refused: [] }
       } catch (err) {
         const kind = engineErrorKind(err)
-        this.writer.failed(err, seg.rows.length, kind)
+        this.writer.failed(err, seg.rows, kind)
         if (kind !== 'data') throw err
       }
     }
-    return this.writer.isolate(seg.rows, 0, seg.rows.length, { any: false }, seg.id)
+    const rows = await readRows(seg.file)
+    const outcome = await this.writer.isolate(rows, 0, rows.length, { any: false }, seg.id)
+    return { refused: outcome.refused.map((i) => rows[i]!) }
   }
 
   private async insertSegment(seg: Segment): Promise<void> {
@@ -343,13 +373,13 @@ export class IngestSpool implements RowWriter {
       await seg.handle.close()
       seg.handle = null
     }
-    let outcome: InsertOutcome
+    let outcome: { refused: string[] }
     try {
       outcome = await this.store(seg)
     } catch (err) {
       // The engine is down or failing (or a bug in our insert): the segment stays, retried later.
       const kind = engineErrorKind(err)
-      this.logger?.warn({ segment: path.basename(seg.file), rows: seg.rows.length, kind, retry_ms: this.retryDelay }, 'ingest spool: the engine did not take a segment; retrying')
+      this.logger?.warn({ segment: path.basename(seg.file), rows: seg.rows, kind, retry_ms: this.retryDelay }, 'ingest spool: the engine did not take a segment; retrying')
       if (!this.closed) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null
@@ -363,16 +393,14 @@ export class IngestSpool implements RowWriter {
     this.retryDelay = this.options.retryMs ?? 250
     if (outcome.refused.length > 0) {
       // Accepted (202) and then refused as data: kept for the operator, counted, never dropped silently.
-      const lines = outcome.refused.map((i) => seg.rows[i]!).join('')
-      await appendFile(path.join(this.options.dir, REFUSED_FILE), lines, { mode: 0o600 })
+      await appendFile(path.join(this.options.dir, REFUSED_FILE), outcome.refused.join(''), { mode: 0o600 })
       this.refusedRows += outcome.refused.length
       this.metrics?.spoolRefused.inc({}, outcome.refused.length)
       this.logger?.error({ segment: path.basename(seg.file), refused: outcome.refused.length, file: path.join(this.options.dir, REFUSED_FILE) }, 'ingest spool: the engine refused accepted rows; kept in the refused file')
     }
     await unlink(seg.file)
     this.sealed.shift()
-    this.backlog(-seg.rows.length, -seg.bytes)
-    seg.rows = []
+    this.backlog(-seg.rows, -seg.bytes)
     seg.markVisible()
   }
 }

@@ -105,8 +105,8 @@ describe('switching back to ingest.commit: engine', () => {
 })
 
 describe('IngestSpool on its own directory', () => {
-  const spoolIn = (dir: string, metrics = new Metrics(), maxBytes = 1 << 20) =>
-    IngestSpool.open(t.engine, { dir, maxBytes, maxSegmentRows: 1000, retryMs: 20 }, undefined, metrics)
+  const spoolIn = (dir: string, metrics = new Metrics(), maxBytes = 1 << 20, sealAfterMs?: number) =>
+    IngestSpool.open(t.engine, { dir, maxBytes, maxSegmentRows: 1000, retryMs: 20, sealAfterMs }, undefined, metrics)
 
   it('inserts the segments a crash left, drops an append that never finished, and stores a segment inserted again once', async () => {
     const p = await t.project()
@@ -115,9 +115,13 @@ describe('IngestSpool on its own directory', () => {
     const first = `000000000001-${randomUUID()}.ndjson`
     writeFileSync(path.join(dir, first), line(p.id, 'left 1') + line(p.id, 'left 2'))
     // The second segment's last append was cut by the crash: no newline, never acknowledged.
-    writeFileSync(path.join(dir, `000000000002-${randomUUID()}.ndjson`), line(p.id, 'left 3') + line(p.id, 'torn').slice(0, 40))
+    const second = path.join(dir, `000000000002-${randomUUID()}.ndjson`)
+    const kept = line(p.id, 'left 3')
+    writeFileSync(second, kept + line(p.id, 'torn').slice(0, 40))
     const spool = spoolIn(dir)
     expect(spool.spoolStats()).toMatchObject({ rows: 3, segments: 2 })
+    // Cut off in the file itself: the engine reads the segment file, never the torn line.
+    expect(readFileSync(second, 'utf8')).toBe(kept)
     await spool.drain()
     await spool.close()
     expect(await messages(p.id)).toEqual(['left 1', 'left 2', 'left 3'])
@@ -134,6 +138,24 @@ describe('IngestSpool on its own directory', () => {
     await next.drain()
     await next.close()
     expect(await messages(p.id)).toEqual(['left 1', 'left 2', 'left 3', 'new'])
+  })
+
+  it('keeps appending to the open segment until sealAfterMs, so one insert takes them all; a drain does not wait for it', async () => {
+    const p = await t.project()
+    const dir = path.join(tempDir('spool'), 'spool')
+    // Longer than this test runs: only the drain seals the segment.
+    const spool = spoolIn(dir, new Metrics(), 1 << 20, 600_000)
+    await spool.insert([line(p.id, 'a 1'), line(p.id, 'a 2')])
+    await spool.insert([line(p.id, 'b')])
+    expect(spool.spoolStats()).toMatchObject({ rows: 3, segments: 1 })
+    expect(segmentsIn(dir)).toHaveLength(1)
+    expect(spool.stats.inserts).toBe(0)
+    expect(await messages(p.id)).toEqual([])
+    await spool.drain()
+    expect(spool.stats.inserts).toBe(1)
+    expect(await messages(p.id)).toEqual(['a 1', 'a 2', 'b'])
+    expect(spool.spoolStats()).toMatchObject({ rows: 0, segments: 0 })
+    await spool.close()
   })
 
   it('drains what was answered before the call, and returns while others keep sending', async () => {
