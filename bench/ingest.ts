@@ -15,7 +15,7 @@
  * BENCH_ONLY=b|c|protocols|redaction runs one part ("protocols": b, the protocols, b again;
  * "redaction": b, then e). BENCH_PROTOCOLS=off / BENCH_REDACTION=off skip (d) / (e).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { Readable } from 'node:stream'
 import path from 'node:path'
@@ -83,6 +83,7 @@ const ONLY_B = process.env.BENCH_ONLY === 'b' || ONLY_PROTOCOLS || ONLY_REDACTIO
 const engineFile = async () => {
   await engine.client.command({ query: `TRUNCATE TABLE ${logTable(engine)}` })
   const started = performance.now()
+  const cpu0 = process.cpuUsage()
   await engine.client.command({
     query: `INSERT INTO ${logTable(engine)} (timestamp, level, service, stream, message, trace_id, span_id, metadata)
       SELECT * FROM file({file:String}, 'JSONEachRow', 'timestamp DateTime64(6, \\'UTC\\'), level String, service String, stream String, message String, trace_id String, span_id String, metadata JSON')`,
@@ -90,14 +91,18 @@ const engineFile = async () => {
   })
   const n = Number((await (await engine.client.query({ query: `SELECT count() AS n FROM ${logTable(engine)}`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n)
   if (n !== lines.length) throw new Error(`(a'') stored ${n} of ${lines.length} entries`)
+  const cpu = process.cpuUsage(cpu0)
+  rawFileCpuUs = (cpu.user + cpu.system) / lines.length
   return rate(lines.length, performance.now() - started)
 }
+/** CPU per entry of (a''), all the engine's threads: the least the engine spends on a row. */
+let rawFileCpuUs = 0
 const rawSmall = ONLY_C || ONLY_B ? 1 : await rawInsert(BATCH)
 const rawLarge = ONLY_C || ONLY_B ? 1 : await rawInsert(100_000)
 const rawFile = ONLY_C || ONLY_B ? 1 : await engineFile()
 // Like for like: the engine taking the same 1,000-line batches the server gets over HTTP.
 const raw = rawSmall
-console.log(`(a) raw engine: ${fmt(rawSmall)} entries/s in ${BATCH}-line inserts, ${fmt(rawLarge)} entries/s in 100,000-line inserts, ${fmt(rawFile)} entries/s reading the file itself`)
+console.log(`(a) raw engine: ${fmt(rawSmall)} entries/s in ${BATCH}-line inserts, ${fmt(rawLarge)} entries/s in 100,000-line inserts, ${fmt(rawFile)} entries/s reading the file itself (${rawFileCpuUs.toFixed(1)} µs of CPU per entry)`)
 await engine.close()
 rmSync(rawDir, { recursive: true, force: true })
 
@@ -126,6 +131,12 @@ const settled = async (): Promise<void> => {
   while (((await health()).ingest.spool?.rows ?? 0) > 0) await new Promise((r) => setTimeout(r, 10))
 }
 
+/** CPU seconds used so far by a process, or one of its threads (utime + stime from /proc). */
+const cpuOf = (pid: number, tid?: number): number => {
+  const fields = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 const batchPost = createPoster(url, { ...headers, 'content-type': 'application/x-ndjson' }, BATCH_CLIENTS)
 const batches = ONLY_C ? [] : chunks(BATCH)
 let failures = 0
@@ -141,10 +152,55 @@ const ndjsonPass = async (bodies: string[]): Promise<number> => {
   return rate(lines.length, performance.now() - started)
 }
 const startedB = performance.now()
+const threadsOf = (pid: number): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()
+      out.set(name, (out.get(name) ?? 0) + cpuOf(pid, Number(tid)))
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out
+}
+const threadsB0 = threadsOf(server.pid!)
+const cpuB0 = { all: cpuOf(server.pid!), main: cpuOf(server.pid!, server.pid!) }
 const server_b = await ndjsonPass(batches)
 const afterB = await health()
 const elapsedB = (performance.now() - startedB) / 1000
+const cpuB1 = { all: cpuOf(server.pid!), main: cpuOf(server.pid!, server.pid!) }
+const threadsB = [...threadsOf(server.pid!)].map(([name, s]) => [name, s - (threadsB0.get(name) ?? 0)] as const).filter(([, s]) => s > 0.2).sort((a, b) => b[1] - a[1])
+if (!ONLY_C) console.log(`(b) server threads' CPU during the pass, % of one core: ${threadsB.map(([n, s]) => `${n} ${((s / elapsedB) * 100).toFixed(0)}`).join(', ')}`)
+/**
+ * Where the server's CPU goes per entry of (b): its main thread (HTTP, decoding, the entry
+ * rules, redaction, encoding, the spool's appends), its other threads (the engine's inserts and
+ * merges, GC and libuv helpers) during the pass, and the engine's merges of the pass's parts
+ * after it, until serve is idle (a second under 5 % of a core, at most 120 s).
+ */
+let trailing = 0
+if (!ONLY_C) {
+  for (let i = 0; i < 120; i++) {
+    const before = cpuOf(server.pid!)
+    await new Promise((r) => setTimeout(r, 1000))
+    const used = cpuOf(server.pid!) - before
+    trailing += used
+    if (used < 0.05) break
+  }
+}
+const perEntryUs = (seconds: number) => (seconds / lines.length) * 1e6
+const cpuSplitB = {
+  main: perEntryUs(cpuB1.main - cpuB0.main),
+  others: perEntryUs(cpuB1.all - cpuB0.all - (cpuB1.main - cpuB0.main)),
+  after: perEntryUs(trailing),
+}
 if (!ONLY_C) console.log(`(b) server (ingest.commit ${COMMIT}), HTTP ${BATCH}-line batches x ${BATCH_CLIENTS} clients: ${fmt(server_b)} entries/s (${afterB.ingest.inserts} engine inserts for ${afterB.ingest.requests} requests, engine busy ${((afterB.ingest.insert_ms / 1000 / elapsedB) * 100).toFixed(0)} % of the time, ${failures} failed, ${afterB.ingest.rejected_records} records refused)`)
+if (!ONLY_C) {
+  const total = cpuSplitB.main + cpuSplitB.others + cpuSplitB.after
+  console.log(
+    `(b) server CPU per entry: main thread ${cpuSplitB.main.toFixed(1)} µs, other threads (engine inserts and merges, GC) ${cpuSplitB.others.toFixed(1)} µs during the pass + ${cpuSplitB.after.toFixed(1)} µs of merges after it = ${total.toFixed(1)} µs; 50,000 entries/s at that cost: ${((total * 50_000) / 1e6).toFixed(2)} cores, the main thread ${((cpuSplitB.main * 50_000) / 1e6).toFixed(2)}`,
+  )
+}
 
 /**
  * (e) the default redaction rules on and off (issue 14): the same NDJSON batches, alternating
@@ -221,7 +277,7 @@ if (!ONLY_C && process.env.BENCH_PROTOCOLS !== 'off' && (ONLY_PROTOCOLS || proce
  * server the CPU that a Node client would take on this 2-core machine. BENCH_CLIENT=node forces
  * the Node client.
  */
-const runWrk = async (seconds: number): Promise<{ rps: number; non2xx: number; requests: number } | undefined> => {
+const runWrk = async (seconds: number, target = url): Promise<{ rps: number; non2xx: number; requests: number } | undefined> => {
   if (process.env.BENCH_CLIENT === 'node') return undefined
   const probe = await execa('wrk', ['--version'], { reject: false })
   if (probe.failed && probe.exitCode !== 1) return undefined
@@ -233,7 +289,7 @@ const runWrk = async (seconds: number): Promise<{ rps: number; non2xx: number; r
       `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${project.ingest_token}"\n` +
       `request = function() i = i % #bodies + 1; return wrk.format(nil, "/api/v1/logs/ingest", nil, bodies[i]) end\n`,
   )
-  const out = (await execa('wrk', ['-t1', `-c${SINGLE_CLIENTS}`, `-d${seconds}s`, '--latency', '-s', script, url])).stdout
+  const out = (await execa('wrk', ['-t1', `-c${SINGLE_CLIENTS}`, `-d${seconds}s`, '--latency', '-s', script, target])).stdout
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
@@ -246,11 +302,6 @@ const runWrk = async (seconds: number): Promise<{ rps: number; non2xx: number; r
 if (!ONLY_C && !ONLY_B) await new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE_MS ?? 60_000)))
 
 const singlePost = createPoster(url, { ...headers, 'content-type': 'application/json' }, SINGLE_CLIENTS)
-/** CPU seconds used so far by a process (utime + stime from /proc), for the split below. */
-const cpuOf = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
 let c = 0
 const serverCpu0 = cpuOf(server.pid!)
 const clientCpu0 = process.cpuUsage()
@@ -279,6 +330,36 @@ console.log(`(c) server (ingest.commit ${COMMIT}), single-entry requests x ${SIN
 
 server.kill('SIGTERM')
 await server
+
+/**
+ * (c0) what this machine serves at all: the same wrk requests against an empty handler that
+ * reads the body and answers 202, in node:http and in Fastify (the server's framework), each
+ * a child process like the server. The ceiling single-entry ingest works under here.
+ */
+const BARE = {
+  'node:http': `import http from 'node:http'
+const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }); res.end('{"accepted":1,"rejected":0}') }) })
+s.listen(0, '127.0.0.1', () => console.log(s.address().port))`,
+  Fastify: `import Fastify from 'fastify'
+const app = Fastify()
+app.post('/api/v1/logs/ingest', async (req, reply) => { reply.code(202); return { accepted: 1, rejected: 0 } })
+await app.listen({ port: 0, host: '127.0.0.1' })
+console.log(app.server.address().port)`,
+}
+const bare: { name: string; rps: number }[] = []
+if (!ONLY_B && process.env.BENCH_CLIENT !== 'node') {
+  for (const [name, code] of Object.entries(BARE)) {
+    const child = execa('node', ['--input-type=module', '-e', code], { cwd: process.cwd(), reject: false })
+    const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())))
+    const r = await runWrk(Number(process.env.BENCH_BARE_SECONDS ?? 10), `http://127.0.0.1:${port}`)
+    child.kill('SIGTERM')
+    await child
+    if (r) {
+      bare.push({ name, rps: r.rps })
+      console.log(`(c0) empty ${name} handler, the same requests (wrk): ${fmt(r.rps)} requests/s`)
+    }
+  }
+}
 rmSync(home, { recursive: true, force: true })
 
 console.log('')
@@ -288,7 +369,7 @@ console.log('| --- | --- | --- |')
 if (!ONLY_C && !ONLY_B) {
   console.log(`| (a) raw engine, JSONEachRow via the client, 1,000-line inserts | ${fmt(raw)} entries/s | baseline |`)
   console.log(`| (a') raw engine, 100,000-line inserts | ${fmt(rawLarge)} entries/s | |`)
-  console.log(`| (a'') raw engine reading the NDJSON file itself | ${fmt(rawFile)} entries/s | (the engine's best case) |`)
+  console.log(`| (a'') raw engine reading the NDJSON file itself | ${fmt(rawFile)} entries/s, ${rawFileCpuUs.toFixed(1)} µs of CPU per entry | (the engine's best case) |`)
 }
 if (!ONLY_C) console.log(`| (b) server, ingest.commit ${COMMIT}, HTTP 1,000-line NDJSON batches | ${fmt(server_b)} entries/s | ≥ 50,000 entries/s |`)
 if (!ONLY_C && !ONLY_B) {
@@ -315,5 +396,7 @@ if (redactionRuns.on.length > 0) {
   console.log(`| (e) on / off | ${pct(on / off)} (pairs: median ${pct(ratios[Math.floor(ratios.length / 2)]!)}, ${pct(ratios[0]!)}–${pct(ratios.at(-1)!)}) | ≥ 85 % |`)
 }
 if (!ONLY_B) console.log(`| (c) server, ingest.commit ${COMMIT}, single-entry requests | ${fmt(single)} requests/s | ≥ 8,000 |`)
+for (const b of bare) console.log(`| (c0) an empty ${b.name} handler, the same requests | ${fmt(b.rps)} requests/s; (c) is ${((single / b.rps) * 100).toFixed(1)} % of it | the machine's ceiling |`)
+if (!ONLY_C) console.log(`| (b) server CPU per entry: main thread / other threads / merges after | ${cpuSplitB.main.toFixed(1)} / ${cpuSplitB.others.toFixed(1)} / ${cpuSplitB.after.toFixed(1)} µs | 50,000/s needs ≤ 40 µs in all on 2 cores |`)
 console.log(`| failed requests | ${failures} | 0 |`)
 console.log(`| records refused by the server | ${afterC.ingest.rejected_records} | 0 |`)
