@@ -14,13 +14,15 @@ import { EngineWriter, type BatcherStats, type InsertOutcome, type RowWriter, ty
  * to a local segment file and fsynced, and the engine takes them afterwards in large inserts:
  * one segment per insert, sealed when the engine is free and the segment is sealAfterMs old,
  * so an insert holds every row acknowledged meanwhile (up to max_batch_rows) instead of the
- * few requests that could wait for it. Only counts are kept in memory: the rows are in the file. A segment is removed only once the engine has it; segments
- * left by a crash or an engine that was down are inserted on the next start, under their UUID
- * as deduplication token so a segment inserted twice is stored once.
+ * few requests that could wait for it. Only counts are kept in memory: the rows are in the
+ * file. A segment is removed only once the engine has it; segments left by a crash or an
+ * engine that was down are inserted on the next start, under their UUID as deduplication
+ * token so a segment inserted twice is stored once.
  *
  * Entries are readable (search, tail) once their segment is inserted: up to sealAfterMs and
- * an insert later than their 202 (drain() and visible() seal at once). The spool is bounded (`ingest.spool_max_mb`): when the engine
- * falls that far behind, requests get a 503 and nothing more is accepted until it catches up.
+ * an insert later than their 202 (drain() and visible() seal at once). The spool is bounded
+ * (`ingest.spool_max_mb`): when the engine falls that far behind, requests get a 503 and
+ * nothing more is accepted until it catches up.
  */
 
 const SEGMENT = /^(\d{12})-([0-9a-f-]{36})\.ndjson$/
@@ -325,10 +327,13 @@ export class IngestSpool implements RowWriter {
       if (!this.current || this.current.rows === 0) return
       const wait = now ? 0 : this.current.openedAt + (this.options.sealAfterMs ?? 1000) - performance.now()
       if (wait > 0) {
-        this.sealTimer ??= setTimeout(() => {
-          this.sealTimer = null
-          this.kick()
-        }, wait)
+        if (!this.sealTimer) {
+          this.sealTimer = setTimeout(() => {
+            this.sealTimer = null
+            this.kick()
+          }, wait)
+          this.sealTimer.unref()
+        }
         return
       }
       if (this.sealTimer) clearTimeout(this.sealTimer)
